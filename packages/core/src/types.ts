@@ -37,6 +37,14 @@ export const INSTANCE_MARKER_ENV = 'TETHER_INSTANCE_ID';
  */
 export const PROCESS_MARKER_ENV = 'TETHER_PROCESS_ID';
 
+/** One event on the wire (PROTOCOL.md "Events"); `seq` counts per session from 1. */
+export interface SessionEvent {
+  type: string;
+  session_id?: string;
+  seq?: number;
+  payload: Record<string, unknown>;
+}
+
 export interface Disposable {
   dispose(): void;
 }
@@ -207,7 +215,7 @@ export interface StoredProcess {
   pid: number;
   /** Start time in clock ticks since boot (/proc/<pid>/stat field 22): guards against pid reuse. */
   startTime: number;
-  kind: 'pty' | 'worker' | 'guardian';
+  kind: 'pty' | 'worker' | 'guardian' | 'gateway';
   sessionId: string | null;
   runId: string | null;
   instanceId: string;

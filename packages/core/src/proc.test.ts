@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { leakCheck, uniqueMarker, waitFor, markedProcesses } from '@tether/test-utils';
+import { describe, expect, it } from 'vitest';
+import { findProcesses, parseProcStat, reapProcesses } from './proc.js';
+
+describe('parseProcStat', () => {
+  it('parses a command name holding spaces and parentheses', () => {
+    const stat = parseProcStat('123 (a b) c)) S 1 123 123 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0');
+    expect(stat).toMatchObject({ pid: 123, ppid: 1, pgrp: 123, sid: 123, state: 'S', startTime: 98765 });
+  });
+});
+
+describe('reapProcesses', () => {
+  it('kills escapees found by marker: background, nohup, setsid and TERM/HUP-ignoring children', async () => {
+    const marker = uniqueMarker('proc');
+    const script = [
+      'sleep 600 &',
+      'nohup sleep 600 >/dev/null 2>&1 &',
+      'setsid sleep 600 &',
+      `sh -c 'trap "" HUP TERM; sleep 600' &`,
+      'wait',
+    ].join('\n');
+    const child = spawn('sh', ['-c', script], {
+      env: { ...process.env, TETHER_SESSION_ID: marker },
+      stdio: 'ignore',
+      detached: true,
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await waitFor(async () => (await markedProcesses('TETHER_SESSION_ID', marker)).length >= 6, {
+      what: 'all escapees started',
+    });
+
+    const query = { markers: [{ key: 'TETHER_SESSION_ID', value: marker }] };
+    const result = await reapProcesses(query, { killGraceMs: 200 });
+    await exited;
+
+    expect(result.survivors).toEqual([]);
+    expect(result.killed.length).toBeGreaterThan(0);
+    expect(await findProcesses(query)).toEqual([]);
+    const leaks = await leakCheck({ markerKey: 'TETHER_SESSION_ID', markerValue: marker });
+    expect(leaks).toEqual({ marked: [], zombies: [] });
+  });
+});

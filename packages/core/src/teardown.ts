@@ -1,0 +1,125 @@
+import type { Clock } from './clock.js';
+import type { Outbox } from './outbox.js';
+import type { ReapResult } from './proc.js';
+import type { LiveSession } from './session.js';
+import type { ExitStatus, Logger, SessionStore, TeardownReason } from './types.js';
+
+export interface TeardownResult {
+  sessionId: string;
+  runId: string;
+  /** The first reason given; later triggers share this result. */
+  reason: TeardownReason;
+  durationMs: number;
+  terminal: ExitStatus | null;
+  worker: ExitStatus | null;
+  /** Pids that were still found after the session sweep (should be empty). */
+  survivors: number[];
+  /** False when the store was unreachable: the run's end waits in the outbox. */
+  isPersisted: boolean;
+}
+
+export interface TeardownDeps {
+  clock: Clock;
+  logger: Logger;
+  store: SessionStore;
+  outbox: Outbox;
+  killGraceMs: number;
+  persistWaitMs: number;
+  sweep: (sessionId: string) => Promise<ReapResult>;
+  notifyClosed: (result: TeardownResult) => void;
+}
+
+/**
+ * Steps 3–6 of the funnel (DESIGN.md §3); the registry has already claimed and fenced the
+ * session. Reaping comes before persisting and never waits on the store.
+ */
+export async function runTeardown(
+  session: LiveSession,
+  reason: TeardownReason,
+  deps: TeardownDeps,
+): Promise<TeardownResult> {
+  const startedMs = deps.clock.now();
+  const log = deps.logger.child({ sessionId: session.id, runId: session.runId });
+  log.info({ reason, state: 'closing' }, 'session closing');
+
+  // Tell clients first so they stop sending; then drop them (their sends become no-ops).
+  session.emit('session.closed', { reason });
+  session.attachments.clear();
+
+  // A spawn still in flight re-checks the session after its await and reaps what it made;
+  // wait for it so the sweep below cannot run before its process exists.
+  await Promise.allSettled([...session.pendingSpawns]);
+
+  const [terminal, worker] = await Promise.all([
+    session.terminal ? session.terminal.kill().catch(() => null) : Promise.resolve(null),
+    closeWorker(session, log),
+  ]);
+  const sweep = await deps.sweep(session.id).catch((error: unknown) => {
+    log.error({ err: error }, 'session sweep failed');
+    return { signalled: [], killed: [], survivors: [] } satisfies ReapResult;
+  });
+  session.state = 'closed';
+
+  const endedAt = deps.clock.wallNow();
+  const turn = session.running;
+  if (turn) {
+    session.running = null;
+    void deps.outbox.enqueue(`endTurn ${turn.turnId}`, () =>
+      deps.store.endTurn({
+        turnId: turn.turnId,
+        output: turn.output.join(''),
+        exitCode: null,
+        signal: worker?.signal ?? 'SIGKILL',
+        endedAt,
+      }),
+    );
+  }
+  const written = deps.outbox.enqueue(`endRun ${session.runId}`, () =>
+    deps.store.endRun({ runId: session.runId, endedAt, endReason: reason, exitStatuses: { terminal, worker } }),
+  );
+  const isPersisted = await Promise.race([
+    written,
+    new Promise<boolean>((resolve) => deps.clock.setTimeout(() => resolve(false), deps.persistWaitMs)),
+  ]);
+
+  const result: TeardownResult = {
+    sessionId: session.id,
+    runId: session.runId,
+    reason,
+    durationMs: Math.round(deps.clock.now() - startedMs),
+    terminal,
+    worker,
+    survivors: sweep.survivors,
+    isPersisted,
+  };
+  log.info(
+    {
+      reason,
+      durationMs: result.durationMs,
+      terminalPid: session.terminal?.pid,
+      terminalExit: terminal,
+      workerPid: session.worker?.pid,
+      workerExit: worker,
+      sweptPids: sweep.signalled,
+      survivors: sweep.survivors,
+      isPersisted,
+    },
+    'session closed',
+  );
+  deps.notifyClosed(result);
+  return result;
+}
+
+async function closeWorker(session: LiveSession, log: Logger): Promise<ExitStatus | null> {
+  const worker = session.worker;
+  if (!worker) return null;
+  if (session.running) {
+    await worker.interrupt().catch((error: unknown) => {
+      log.warn({ err: error }, 'interrupting the running turn failed; closing the worker anyway');
+    });
+  }
+  return worker.close().catch((error: unknown) => {
+    log.error({ err: error }, 'worker close failed');
+    return null;
+  });
+}
