@@ -1,0 +1,74 @@
+import React, { useCallback, useState } from 'react';
+import { Box, useInput, type Key } from 'ink';
+import type { GatewayController } from '../gateway-controller.js';
+import { useGatewayState, useTerminalSize } from '../hooks/use-gateway.js';
+import { currentSession } from '../state.js';
+import { Footer } from './Footer.js';
+import { InputLine } from './InputLine.js';
+import { OutputPane } from './OutputPane.js';
+import { SessionList } from './SessionList.js';
+
+export interface AppProps {
+  controller: GatewayController;
+  /** The user asked to quit (Ctrl-C / Ctrl-Q). */
+  onQuit: () => void;
+  /** The user asked for the current session's terminal (Ctrl-T). */
+  onOpenTerminal: (sessionId: string) => void;
+}
+
+const LIST_WIDTH = 34;
+// Rows taken by the input line and the footer (status line + hints).
+const CHROME_ROWS = 4;
+
+export function App({ controller, onQuit, onOpenTerminal }: AppProps): React.JSX.Element {
+  const state = useGatewayState(controller);
+  const size = useTerminalSize();
+  const [draft, setDraft] = useState('');
+  const session = currentSession(state);
+
+  const handleInput = useCallback(
+    (input: string, key: Key) => {
+      if (key.ctrl && (input === 'c' || input === 'q')) return onQuit();
+      if (key.ctrl && input === 'n') return controller.run(() => controller.createSession());
+      if (key.ctrl && input === 'w') return controller.run(() => controller.closeCurrent());
+      if (key.tab) return controller.run(() => controller.cycle(key.shift ? -1 : 1));
+      if (key.ctrl && input === 'o') return controller.run(() => controller.cycle(1));
+      if (key.ctrl && input === 'p') return controller.run(() => controller.cycle(-1));
+      if (key.ctrl && input === 't') {
+        if (session) return onOpenTerminal(session.session_id);
+        return controller.dispatch({ type: 'notice', text: 'no session yet: ^N creates one' });
+      }
+      if (key.return) {
+        const text = draft;
+        setDraft('');
+        return controller.run(() => controller.submit(text));
+      }
+      if (key.backspace || key.delete) return setDraft((value) => value.slice(0, -1));
+      if (key.ctrl || key.meta || key.escape || input === '') return;
+      // Pasted text may carry newlines; the line editor keeps one line.
+      setDraft((value) => value + input.replace(/[\r\n]+/g, ' '));
+    },
+    [controller, draft, onOpenTerminal, onQuit, session],
+  );
+  useInput(handleInput);
+
+  const paneHeight = Math.max(5, size.rows - CHROME_ROWS);
+  return (
+    <Box flexDirection="column" width={size.columns}>
+      <Box height={paneHeight}>
+        <SessionList sessions={state.sessions} currentId={state.currentId} width={LIST_WIDTH} />
+        <OutputPane
+          title={session ? session.title : null}
+          transcript={session ? (state.transcripts[session.session_id] ?? '') : ''}
+          height={paneHeight}
+        />
+      </Box>
+      <InputLine value={draft} isEnabled={state.connection === 'connected'} />
+      <Footer
+        sessionCount={state.sessions.length}
+        connection={state.connection}
+        notice={state.notice}
+      />
+    </Box>
+  );
+}

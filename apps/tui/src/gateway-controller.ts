@@ -1,0 +1,254 @@
+/**
+ * The TUI's connection to a gateway and the state it feeds: owns the RpcClient, folds its
+ * events through the reducer, reconnects with backoff when the connection drops, and offers
+ * the user actions (submit, create, close, switch). It lives outside React so the Ink tree
+ * can be unmounted while the terminal is attached without losing the connection or state.
+ */
+import {
+  describeError,
+  rpcErrorCode,
+  SESSION_NOT_FOUND,
+  type Disposable,
+  type EventMessage,
+  type RpcClient,
+} from './client.js';
+import type { Connector, GatewayConnection, TerminalRoute } from './connect.js';
+import { currentSession, initialState, reduce, type Action, type SessionInfo, type State } from './state.js';
+
+export interface ControllerOptions {
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+
+export class GatewayController {
+  private state: State = initialState;
+  private readonly listeners = new Set<() => void>();
+  private readonly eventListeners = new Set<(event: EventMessage) => void>();
+  private connection: GatewayConnection | null = null;
+  private connectionDisposables: Disposable[] = [];
+  /** Sessions this connection is attached to; a new connection starts with none. */
+  private attachedIds = new Set<string>();
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectDelayMs: number;
+  // Two flags because close() can re-enter through the client's own onClose callback.
+  private isClosing = false;
+  private isClosed = false;
+
+  constructor(
+    private readonly connector: Connector,
+    private readonly options: ControllerOptions = {},
+  ) {
+    this.reconnectDelayMs = options.reconnectMinMs ?? RECONNECT_MIN_MS;
+  }
+
+  readonly getState = (): State => this.state;
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** Every gateway event, after the reducer saw it (the terminal view listens for pty.data). */
+  onEvent(listener: (event: EventMessage) => void): Disposable {
+    this.eventListeners.add(listener);
+    return { dispose: () => this.eventListeners.delete(listener) };
+  }
+
+  get client(): RpcClient | null {
+    return this.connection?.client.isOpen ? this.connection.client : null;
+  }
+
+  get terminalRoute(): TerminalRoute | null {
+    return this.connection?.terminal ?? null;
+  }
+
+  dispatch(action: Action): void {
+    this.state = reduce(this.state, action);
+    for (const listener of this.listeners) listener();
+  }
+
+  /** The first connection; rejects (GatewayNotFoundError) so main can explain and exit. */
+  async start(): Promise<void> {
+    this.dispatch({ type: 'connecting' });
+    await this.adopt(await this.connector());
+  }
+
+  private async adopt(connection: GatewayConnection): Promise<void> {
+    if (this.isClosing) {
+      connection.client.close();
+      return;
+    }
+    this.connection = connection;
+    this.attachedIds = new Set();
+    const { client } = connection;
+    this.connectionDisposables = [
+      client.onEvent((event) => this.handleEvent(event)),
+      client.onClose((info) => this.handleClose(connection, info)),
+    ];
+
+    const { sessions } = await client.request<{ sessions: SessionInfo[] }>('session.list');
+    this.dispatch({ type: 'connected', sessions });
+    this.reconnectDelayMs = this.options.reconnectMinMs ?? RECONNECT_MIN_MS;
+
+    // Re-attach whatever was current before the drop, so its missed events are replayed.
+    const current = this.state.currentId;
+    if (current !== null) await this.attach(current);
+  }
+
+  private handleEvent(event: EventMessage): void {
+    this.dispatch({ type: 'event', event });
+    if (event.type === 'session.closed' && event.session_id) {
+      this.attachedIds.delete(event.session_id);
+    }
+    for (const listener of this.eventListeners) listener(event);
+  }
+
+  private handleClose(connection: GatewayConnection, info: { code: number; reason: string }): void {
+    // A late close of a connection we already replaced must not tear down the new one.
+    if (this.connection !== connection) return;
+    for (const disposable of this.connectionDisposables) disposable.dispose();
+    this.connectionDisposables = [];
+    this.connection = null;
+    if (this.isClosing) return;
+    this.dispatch({ type: 'disconnected', reason: info.reason || `code ${info.code}` });
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.isClosing || this.reconnectTimer !== null) return;
+    const delayMs = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(delayMs * 2, this.options.reconnectMaxMs ?? RECONNECT_MAX_MS);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.reconnectOnce();
+    }, delayMs);
+  }
+
+  private async reconnectOnce(): Promise<void> {
+    let connection: GatewayConnection;
+    try {
+      connection = await this.connector();
+    } catch (error) {
+      this.dispatch({ type: 'notice', text: `reconnecting… (${describeError(error)})`, isError: true });
+      this.scheduleReconnect();
+      return;
+    }
+    try {
+      await this.adopt(connection);
+      this.dispatch({ type: 'notice', text: `reconnected to ${connection.description}` });
+    } catch (error) {
+      // The new connection broke during set-up; its onClose schedules the next attempt,
+      // and if it is still open we drop it so that happens.
+      this.dispatch({ type: 'notice', text: `reconnect failed: ${describeError(error)}`, isError: true });
+      if (connection.client.isOpen) connection.client.close();
+      else this.scheduleReconnect();
+    }
+  }
+
+  private requireClient(): RpcClient {
+    const client = this.client;
+    if (!client) throw new Error('not connected to the gateway; reconnecting…');
+    return client;
+  }
+
+  /** Attaches this connection to a session (replaying events after the last seq seen). */
+  async attach(sessionId: string): Promise<void> {
+    if (this.attachedIds.has(sessionId)) return;
+    const client = this.requireClient();
+    const sinceSeq = this.state.lastSeq[sessionId] ?? 0;
+    try {
+      const result = await client.request<{
+        session: SessionInfo;
+        events?: EventMessage[];
+        truncated?: boolean;
+      }>('session.attach', { session_id: sessionId, since_seq: sinceSeq });
+      this.attachedIds.add(sessionId);
+      this.dispatch({
+        type: 'attached',
+        session: result.session,
+        events: result.events ?? [],
+        truncated: result.truncated ?? false,
+      });
+    } catch (error) {
+      if (rpcErrorCode(error) !== SESSION_NOT_FOUND) throw error;
+      const title = this.state.sessions.find((known) => known.session_id === sessionId)?.title;
+      const text = `session "${title ?? sessionId}" is gone (closed or expired in the gateway)`;
+      this.dispatch({ type: 'session-gone', sessionId, text });
+    }
+  }
+
+  async createSession(): Promise<SessionInfo> {
+    const { session } = await this.requireClient().request<{ session: SessionInfo }>('session.create', {});
+    this.attachedIds.add(session.session_id);
+    this.dispatch({ type: 'session-opened', session });
+    return session;
+  }
+
+  /** Plain text is a prompt, `/…` a slash command; a session is created first if none. */
+  async submit(text: string): Promise<void> {
+    const trimmed = text.trim();
+    if (trimmed === '') return;
+    const session = currentSession(this.state) ?? (await this.createSession());
+    const sessionId = session.session_id;
+    const client = this.requireClient();
+    if (trimmed.startsWith('/')) {
+      this.dispatch({ type: 'append', sessionId, text: trimmed });
+      const { output } = await client.request<{ output: string }>('slash.exec', {
+        session_id: sessionId,
+        command: trimmed,
+      });
+      this.dispatch({ type: 'append', sessionId, text: String(output ?? '').replace(/\n$/, '') });
+      return;
+    }
+    await client.request('prompt.submit', { session_id: sessionId, text });
+  }
+
+  async closeCurrent(): Promise<void> {
+    const session = currentSession(this.state);
+    if (!session) return;
+    await this.requireClient().request('session.close', { session_id: session.session_id });
+    // The session.closed event usually removed it already; this covers a lost event.
+    this.attachedIds.delete(session.session_id);
+    this.dispatch({
+      type: 'session-gone',
+      sessionId: session.session_id,
+      text: `closed "${session.title}"`,
+      isError: false,
+    });
+  }
+
+  async cycle(delta: number): Promise<void> {
+    this.dispatch({ type: 'cycle', delta });
+    const current = this.state.currentId;
+    if (current !== null) await this.attach(current);
+  }
+
+  /** Runs a user action, turning a failure into the status line instead of a crash. */
+  run(action: () => Promise<unknown>): void {
+    action().catch((error: unknown) => {
+      this.dispatch({ type: 'notice', text: describeError(error), isError: true });
+    });
+  }
+
+  /** Quits: stops reconnecting and closes the connection; sessions stay in the gateway. */
+  close(): void {
+    if (this.isClosing) return;
+    this.isClosing = true;
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const connection = this.connection;
+    connection?.client.close();
+    for (const disposable of this.connectionDisposables) disposable.dispose();
+    this.connectionDisposables = [];
+    this.listeners.clear();
+    this.eventListeners.clear();
+    this.isClosed = true;
+  }
+
+  get hasClosed(): boolean {
+    return this.isClosed;
+  }
+}
