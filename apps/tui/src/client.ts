@@ -4,6 +4,7 @@
  * touches one file.
  */
 import type { Disposable } from '@tether/core';
+import { connectWebSocketRpc, spawnStdioRpc } from '@tether/ws-transport';
 
 export type { Disposable };
 
@@ -63,11 +64,7 @@ export interface Transport {
   ): Promise<RpcClient & { child: import('node:child_process').ChildProcess }>;
 }
 
-// The specifier sits in a variable so this file type-checks against the interface above even
-// while ws-transport's build is absent; the runtime import is the real package.
-const TRANSPORT_MODULE = '@tether/ws-transport';
-
-/** Loads the real transport package. */
+/** The real transport package, typed through the slice above. */
 export async function loadTransport(): Promise<Transport> {
-  return (await import(TRANSPORT_MODULE)) as Transport;
+  return { connectWebSocketRpc, spawnStdioRpc };
 }

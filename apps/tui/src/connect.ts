@@ -4,7 +4,7 @@
  * Each call of the returned connector makes a fresh attempt, so reconnecting re-reads the
  * runtime file and follows a gateway that restarted on another port.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliOptions } from './cli-args.js';
@@ -94,6 +94,14 @@ export function defaultGatewayPath(): string {
 }
 
 async function spawnStandalone(gatewayPath: string, home: string): Promise<GatewayConnection> {
+  try {
+    await access(gatewayPath);
+  } catch {
+    // Missing is the common case (not built yet); the spawn error would be less clear.
+    throw new GatewayNotFoundError(
+      `tried to start ${gatewayPath} --stdio (no such file: build it or pass --gateway PATH)`,
+    );
+  }
   const transport = await loadTransport();
   try {
     const client = await transport.spawnStdioRpc(

@@ -1,4 +1,4 @@
-import React, { useCallback, useState } from 'react';
+import React, { useCallback, useRef, useState } from 'react';
 import { Box, useInput, type Key } from 'ink';
 import type { GatewayController } from '../gateway-controller.js';
 import { useGatewayState, useTerminalSize } from '../hooks/use-gateway.js';
@@ -23,7 +23,14 @@ const CHROME_ROWS = 4;
 export function App({ controller, onQuit, onOpenTerminal }: AppProps): React.JSX.Element {
   const state = useGatewayState(controller);
   const size = useTerminalSize();
-  const [draft, setDraft] = useState('');
+  const [draft, setDraftState] = useState('');
+  // The key handler reads the draft from a ref: a key that arrives before React re-registers
+  // the handler (fast typing, paste then Enter) must still see every earlier key.
+  const draftRef = useRef('');
+  const setDraft = useCallback((next: (value: string) => string) => {
+    draftRef.current = next(draftRef.current);
+    setDraftState(draftRef.current);
+  }, []);
   const session = currentSession(state);
 
   const handleInput = useCallback(
@@ -35,12 +42,13 @@ export function App({ controller, onQuit, onOpenTerminal }: AppProps): React.JSX
       if (key.ctrl && input === 'o') return controller.run(() => controller.cycle(1));
       if (key.ctrl && input === 'p') return controller.run(() => controller.cycle(-1));
       if (key.ctrl && input === 't') {
-        if (session) return onOpenTerminal(session.session_id);
+        const target = currentSession(controller.getState());
+        if (target) return onOpenTerminal(target.session_id);
         return controller.dispatch({ type: 'notice', text: 'no session yet: ^N creates one' });
       }
       if (key.return) {
-        const text = draft;
-        setDraft('');
+        const text = draftRef.current;
+        setDraft(() => '');
         return controller.run(() => controller.submit(text));
       }
       if (key.backspace || key.delete) return setDraft((value) => value.slice(0, -1));
@@ -48,7 +56,7 @@ export function App({ controller, onQuit, onOpenTerminal }: AppProps): React.JSX
       // Pasted text may carry newlines; the line editor keeps one line.
       setDraft((value) => value + input.replace(/[\r\n]+/g, ' '));
     },
-    [controller, draft, onOpenTerminal, onQuit, session],
+    [controller, onOpenTerminal, onQuit, setDraft],
   );
   useInput(handleInput);
 

@@ -7,8 +7,7 @@ export function sessionCountLabel(count: number): string {
   return `${count} ${count === 1 ? 'session' : 'sessions'}`;
 }
 
-export const KEY_HINTS =
-  'Enter send · /cmd slash · ^N new · ^W close · Tab/^P/^O switch · ^T terminal · ^Q quit';
+export const KEY_HINTS = '^N new · ^W close · Tab/^O/^P switch · ^T terminal · ^Q quit';
 
 export interface FooterProps {
   sessionCount: number;
@@ -24,7 +23,9 @@ export function Footer({ sessionCount, connection, notice }: FooterProps): React
       ) : null}
       <Text wrap="truncate">
         <Text bold>{sessionCountLabel(sessionCount)}</Text>
-        {connection === 'connected' ? '' : <Text color="red"> · {connection === 'reconnecting' ? 'reconnecting…' : 'connecting…'}</Text>}
+        {connection === 'connected' ? null : (
+          <Text color="red"> · {connection === 'reconnecting' ? 'reconnecting…' : 'connecting…'}</Text>
+        )}
         <Text dimColor> · {KEY_HINTS}</Text>
       </Text>
     </Box>
