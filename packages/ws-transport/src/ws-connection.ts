@@ -39,6 +39,13 @@ function rawLength(data: RawData): number {
   return data.byteLength;
 }
 
+/** The close code ws sent for a protocol error (1009 too big, 1007 bad UTF-8, …). */
+function wsErrorStatus(error: Error): number {
+  const symbol = Object.getOwnPropertySymbols(error).find((s) => s.description === 'status-code');
+  const status = symbol ? (error as unknown as Record<symbol, unknown>)[symbol] : undefined;
+  return typeof status === 'number' ? status : 1002;
+}
+
 /** Wires `ws` to `dispatcher` and returns the connection handle the gateway keeps. */
 export function attachWebSocketRpc(
   ws: WebSocket,
@@ -54,13 +61,13 @@ export function attachWebSocketRpc(
     : null;
   const closeSignal = new CloseSignal();
   // Why the socket ended when we ended it; ws only reports 1006 for a terminate.
-  let ownCloseReason: string | null = null;
+  let ownClose: { code: number; reason: string } | null = null;
 
   const heartbeat = options.heartbeat
     ? startHeartbeat(ws, {
         ...options.heartbeat,
         onDead: () => {
-          ownCloseReason ??= 'heartbeat timeout';
+          ownClose ??= { code: 1006, reason: 'heartbeat timeout' };
           logger.warn({ sessionId: null, reason: 'heartbeat_timeout' }, 'connection terminated');
         },
       })
@@ -71,7 +78,7 @@ export function attachWebSocketRpc(
   }
 
   function terminateSlowConsumer(): void {
-    ownCloseReason ??= 'slow consumer';
+    ownClose ??= { code: 1006, reason: 'slow consumer' };
     logger.warn(
       { sessionId: null, reason: 'slow_consumer', bufferedBytes: ws.bufferedAmount, maxBufferedBytes },
       'connection terminated',
@@ -131,16 +138,18 @@ export function attachWebSocketRpc(
   }
 
   ws.on('message', onMessage);
-  ws.on('error', (error) => {
-    // ws closes the socket after an error ('close' follows); the error itself is only news.
+  ws.on('error', (error: Error & { code?: string }) => {
+    // ws closes the socket after a protocol error and 'close' follows, but it reports 1006
+    // there; keep what really happened for the close listeners.
+    ownClose ??= { code: wsErrorStatus(error), reason: error.code ?? 'websocket error' };
     logger.debug({ sessionId: null, err: error }, 'websocket error');
   });
   ws.once('close', (code, reasonBuffer) => {
     heartbeat?.stop();
     ws.off('message', onMessage);
-    const reason = ownCloseReason ?? reasonBuffer.toString('utf8');
-    logger.debug({ sessionId: null, code, reason }, 'connection closed');
-    closeSignal.fire({ code, reason });
+    const info = ownClose ?? { code, reason: reasonBuffer.toString('utf8') };
+    logger.debug({ sessionId: null, ...info }, 'connection closed');
+    closeSignal.fire(info);
   });
 
   const connection: RpcConnection = {
@@ -162,7 +171,7 @@ export function attachWebSocketRpc(
     },
     close(code = 1000, reason = ''): void {
       if (closeSignal.isClosed || ws.readyState >= WebSocket.CLOSING) return;
-      if (reason) ownCloseReason ??= reason;
+      ownClose ??= { code, reason };
       try {
         ws.close(code, reason);
       } catch (error) {
