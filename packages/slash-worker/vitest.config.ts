@@ -1,4 +1,10 @@
 import { defineConfig } from 'vitest/config';
 import { sharedTestConfig } from '@tether/vitest-config';
 
-export default defineConfig({ test: { ...sharedTestConfig, include: ['src/**/*.test.ts', 'src/**/*.test.tsx'] } });
+export default defineConfig({
+  test: {
+    ...sharedTestConfig,
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
+    globalSetup: ['./vitest.global-setup.ts'],
+  },
+});

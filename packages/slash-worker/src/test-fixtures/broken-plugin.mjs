@@ -1,0 +1,2 @@
+// Fixture plugin that fails at import time.
+throw new Error('fixture plugin is broken');

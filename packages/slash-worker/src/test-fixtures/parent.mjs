@@ -1,0 +1,9 @@
+// Fixture parent: spawns a worker from the built package, starts a long turn, prints the
+// worker pid, then idles until it is killed. argv[2] is the WorkerOptions JSON.
+import { spawnSlashWorker } from '../../dist/index.js';
+
+const options = JSON.parse(process.argv[2]);
+const worker = await spawnSlashWorker(options);
+await worker.startTurn({ turnId: 'long', text: 'sleep 600', agent: 'shell' });
+process.stdout.write(`WORKER ${worker.pid}\n`);
+setInterval(() => {}, 60_000);
