@@ -36,7 +36,9 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Runs the worker in this process until its parent goes or asks it to shut down. */
-export async function runSlashWorker(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+export async function runSlashWorker(
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<void> {
   const config = parseChildArgv(argv);
   // A dead parent's stderr pipe gives EPIPE; that must not crash the orderly way out.
   process.stderr.on('error', () => undefined);

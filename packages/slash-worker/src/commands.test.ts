@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '@tether/test-utils';
 import { spawnSlashWorker } from '../dist/index.js';
-import { BROKEN_PLUGIN_PATH, PLUGIN_PATH, collectTurn, workerPool } from './test-fixtures/worker-env.js';
+import {
+  BROKEN_PLUGIN_PATH,
+  PLUGIN_PATH,
+  collectTurn,
+  workerPool,
+} from './test-fixtures/worker-env.js';
 
 const pool = workerPool(spawnSlashWorker);
 afterEach(() => pool.cleanup());
@@ -55,7 +60,11 @@ describe('slash commands', () => {
   it('/cd to a missing directory is invalid params naming dir', async () => {
     const { worker } = await pool.start();
     const error = await rejection(worker.exec('/cd /definitely/not/here'));
-    expect(error).toMatchObject({ code: 'TETHER_INVALID_PARAMS', rpcCode: -32602, data: { field: 'dir' } });
+    expect(error).toMatchObject({
+      code: 'TETHER_INVALID_PARAMS',
+      rpcCode: -32602,
+      data: { field: 'dir' },
+    });
   });
 
   it('/env KEY=VALUE reaches later turns and /env lists it', async () => {
@@ -85,10 +94,11 @@ describe('slash commands', () => {
   it('an unknown command is TETHER_UNKNOWN_SLASH (4040)', async () => {
     const { worker } = await pool.start();
     const error = await rejection(worker.exec('/nonesuch arg'));
-    expect(error).toMatchObject({ code: 'TETHER_UNKNOWN_SLASH', rpcCode: 4040, name: 'TetherError' });
+    expect(error).toMatchObject({ code: 'TETHER_UNKNOWN_SLASH', rpcCode: 4040 });
+    expect(error.name).toBe('TetherError');
   });
 
-  it('runs plugin commands, lists them in /help, and reports a plugin that failed to load', async () => {
+  it('runs plugin commands, lists them in /help, and reports a failed plugin', async () => {
     const { worker } = await pool.start({ plugins: [PLUGIN_PATH, BROKEN_PLUGIN_PATH] });
     expect((await worker.exec('/echo hi')).output).toBe(`hi from ${process.cwd()}`);
     const help = (await worker.exec('/help')).output;
@@ -101,6 +111,10 @@ describe('slash commands', () => {
   it('a plugin error crosses the channel as the same TetherError', async () => {
     const { worker } = await pool.start({ plugins: [PLUGIN_PATH] });
     const error = await rejection(worker.exec('/fail'));
-    expect(error).toMatchObject({ code: 'TETHER_LIMIT_REACHED', message: 'fixture limit', data: { limit: 1 } });
+    expect(error).toMatchObject({
+      code: 'TETHER_LIMIT_REACHED',
+      message: 'fixture limit',
+      data: { limit: 1 },
+    });
   });
 });

@@ -45,7 +45,8 @@ async function changeDirectory(args: string, state: WorkerState): Promise<SlashR
   const target = resolve(state.cwd, expandHome(args === '' ? '~' : args));
   const info = await stat(target).catch(() => null);
   if (!info?.isDirectory()) {
-    throw new TetherError('TETHER_INVALID_PARAMS', `invalid params: dir ${target} is not a directory`, {
+    const message = `invalid params: dir ${target} is not a directory`;
+    throw new TetherError('TETHER_INVALID_PARAMS', message, {
       field: 'dir',
       expected: 'an existing directory',
       value: target,
@@ -93,17 +94,22 @@ function showStatus(state: WorkerState): SlashResult {
 }
 
 function showHelp(plugins: LoadedPlugins): SlashResult {
-  const lines = Object.entries(BUILTINS).map(([name, command]) => `/${name}  ${command.description}`);
+  const lines = Object.entries(BUILTINS).map(([name, cmd]) => `/${name}  ${cmd.description}`);
   for (const [name, command] of plugins.commands) {
     if (!(name in BUILTINS)) lines.push(`/${name}  ${command.description}`);
   }
-  for (const error of plugins.errors) lines.push(`(plugin ${error.path} failed to load: ${error.message})`);
+  for (const error of plugins.errors) {
+    lines.push(`(plugin ${error.path} failed to load: ${error.message})`);
+  }
   return { output: lines.join('\n') };
 }
 
 const BUILTINS: Record<string, BuiltinCommand> = {
   help: { description: 'list commands', run: (_args, _state, plugins) => showHelp(plugins) },
-  status: { description: 'session, cwd, worker pid, uptime, turns', run: (_a, state) => showStatus(state) },
+  status: {
+    description: 'session, cwd, worker pid, uptime, turns',
+    run: (_args, state) => showStatus(state),
+  },
   title: {
     description: 'rename the session: /title <text>',
     run(args) {
@@ -111,9 +117,18 @@ const BUILTINS: Record<string, BuiltinCommand> = {
       return { output: `title set to ${args}`, title: args };
     },
   },
-  cd: { description: 'change the directory for later turns: /cd <dir>', run: (a, s) => changeDirectory(a, s) },
-  env: { description: 'list or set turn environment: /env [KEY=VALUE]', run: (a, s) => setOrListEnv(a, s) },
-  history: { description: 'recent turns and exit codes: /history [n]', run: (a, s) => showHistory(a, s) },
+  cd: {
+    description: 'change the directory for later turns: /cd <dir>',
+    run: (args, state) => changeDirectory(args, state),
+  },
+  env: {
+    description: 'list or set turn environment: /env [KEY=VALUE]',
+    run: (args, state) => setOrListEnv(args, state),
+  },
+  history: {
+    description: 'recent turns and exit codes: /history [n]',
+    run: (args, state) => showHistory(args, state),
+  },
 };
 
 /** Runs one command line; built-ins win over plugin commands of the same name. */
@@ -134,7 +149,8 @@ export async function runSlashCommand(
 
   const plugin = plugins.commands.get(name);
   if (!plugin) {
-    throw new TetherError('TETHER_UNKNOWN_SLASH', `unknown slash command /${name}; try /help`, { command: name });
+    const message = `unknown slash command /${name}; try /help`;
+    throw new TetherError('TETHER_UNKNOWN_SLASH', message, { command: name });
   }
   const ctx: CommandContext = {
     sessionId: state.sessionId,

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '@tether/core';
 import { waitFor } from '@tether/test-utils';
-import { spawnSlashWorker } from '../dist/index.js';
+import { WORKER_CHILD_PATH, spawnSlashWorker } from '../dist/index.js';
 import {
   PARENT_FIXTURE_PATH,
   PLUGIN_PATH,
@@ -69,7 +69,8 @@ describe('worker life cycle', () => {
   });
 
   it('a spawn that cannot start is TETHER_SPAWN_FAILED with errno and path', async () => {
-    const error = await spawnSlashWorker(testOptions({ cwd: '/definitely/not/here' })).catch((e) => e);
+    const options = testOptions({ cwd: '/definitely/not/here' });
+    const error = await spawnSlashWorker(options).catch((e) => e);
     expect(error).toMatchObject({
       code: 'TETHER_SPAWN_FAILED',
       rpcCode: 5032,
@@ -112,5 +113,18 @@ describe('worker life cycle', () => {
     expect(goneMs).toBeLessThan(2000);
     await parentExited;
     // The pool's leak check asserts the `sleep 600` turn died with the worker.
+  });
+
+  it('exits on its own when --parent-pid is not its parent (the ppid backstop)', async () => {
+    const options = testOptions();
+    pool.track(options.sessionId);
+    const notMyParent = process.ppid;
+    const argv = [WORKER_CHILD_PATH, '--parent-pid', String(notMyParent), '--watchdog-poll-ms', '50'];
+    const child = spawn(process.execPath, argv, {
+      env: options.env,
+      stdio: ['pipe', 'ignore', 'inherit', 'ipc'],
+    });
+    const exitCode = await new Promise((resolve) => child.once('exit', resolve));
+    expect(exitCode).toBe(0);
   });
 });

@@ -50,7 +50,9 @@ export type ChildMessage =
 
 export function toWireError(error: unknown): WireError {
   if (error instanceof TetherError) {
-    return { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) };
+    const wire: WireError = { code: error.code, message: error.message };
+    if (error.data) wire.data = error.data;
+    return wire;
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'TETHER_INTERNAL', message };

@@ -45,7 +45,8 @@ export class TurnRunner {
 
   start(params: StartTurnParams): StartTurnResult {
     if (this.running) {
-      throw new TetherError('TETHER_SESSION_BUSY', undefined, { runningTurnId: this.running.turnId });
+      const runningTurnId = this.running.turnId;
+      throw new TetherError('TETHER_SESSION_BUSY', undefined, { runningTurnId });
     }
     const agent = this.options.agents.get(params.agent);
     if (!agent) {
@@ -55,7 +56,9 @@ export class TurnRunner {
     const marker = `${process.env[PROCESS_MARKER_ENV] ?? 'worker'}.turn-${randomUUID()}`;
     this.markers.push(marker);
     const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined) env[key] = value;
+    }
     for (const [key, value] of state.turnEnv) env[key] = value;
     env[PROCESS_MARKER_ENV] = marker;
 
@@ -76,7 +79,8 @@ export class TurnRunner {
       if (!turn.isEnded) this.options.onOutput(turn.turnId, data);
     };
     const failed = (error: unknown): AgentResult => {
-      emit(`tether: agent ${params.agent} failed: ${error instanceof Error ? error.message : error}\n`);
+      const reason = error instanceof Error ? error.message : String(error);
+      emit(`tether: agent ${params.agent} failed: ${reason}\n`);
       return { exitCode: null, signal: null };
     };
     turn.done = Promise.resolve()
@@ -96,7 +100,8 @@ export class TurnRunner {
     turn.abort.abort('interrupt');
     const settleMs = 2 * this.options.killGraceMs + AGENT_SETTLE_EXTRA_MS;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([turn.done, new Promise((resolve) => (timer = setTimeout(resolve, settleMs)))]);
+    const settled = new Promise((resolve) => (timer = setTimeout(resolve, settleMs)));
+    await Promise.race([turn.done, settled]);
     clearTimeout(timer);
     // Whatever the turn left behind (background jobs, escapees) goes with it.
     await reapProcesses({ markers: [{ key: PROCESS_MARKER_ENV, value: turn.marker }] }, {
@@ -120,9 +125,11 @@ export class TurnRunner {
     if (this.running === turn) this.running = null;
     const { state } = this.options;
     if (state.runningTurnId === turn.turnId) state.runningTurnId = null;
-    state.history.push({ turnId: turn.turnId, text: turn.text, exitCode: result.exitCode, signal: result.signal });
+    const { turnId, text } = turn;
+    const { exitCode, signal } = result;
+    state.history.push({ turnId, text, exitCode, signal });
     if (state.history.length > HISTORY_LIMIT) state.history.shift();
     const durationMs = Math.round(performance.now() - turn.startedAtMs);
-    this.options.onEnd({ turnId: turn.turnId, exitCode: result.exitCode, signal: result.signal, durationMs });
+    this.options.onEnd({ turnId, exitCode, signal, durationMs });
   }
 }

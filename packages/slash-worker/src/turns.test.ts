@@ -35,7 +35,7 @@ describe('turns', () => {
     expect(turn.output()).toBe('é\n');
   });
 
-  it('interrupt ends sleep 1000 promptly and returns true; with no turn it returns false', async () => {
+  it('interrupt ends sleep 1000 promptly and returns true, then false', async () => {
     const { worker } = await pool.start();
     const turn = collectTurn(worker, 'sleepy');
     await worker.startTurn({ turnId: 'sleepy', text: 'sleep 1000', agent: 'shell' });
@@ -51,7 +51,8 @@ describe('turns', () => {
   it('interrupt also kills what the turn put in the background', async () => {
     const { worker, options } = await pool.start();
     const turn = collectTurn(worker, 'bg');
-    await worker.startTurn({ turnId: 'bg', text: 'sleep 600 & echo started; wait', agent: 'shell' });
+    const text = 'sleep 600 & echo started; wait';
+    await worker.startTurn({ turnId: 'bg', text, agent: 'shell' });
     await waitFor(() => turn.output().includes('started'), { what: 'turn output' });
     expect(await worker.interrupt()).toBe(true);
     await turn.ended;
@@ -62,14 +63,16 @@ describe('turns', () => {
   it('refuses a second turn while one runs with TETHER_SESSION_BUSY (4009)', async () => {
     const { worker } = await pool.start();
     await worker.startTurn({ turnId: 'first', text: 'sleep 1000', agent: 'shell' });
-    const error = await worker.startTurn({ turnId: 'second', text: 'true', agent: 'shell' }).catch((e) => e);
+    const second = { turnId: 'second', text: 'true', agent: 'shell' };
+    const error = await worker.startTurn(second).catch((e) => e);
     expect(error).toMatchObject({ code: 'TETHER_SESSION_BUSY', rpcCode: 4009 });
     await worker.interrupt();
   });
 
   it('refuses an unknown agent naming agent, and runs a plugin agent', async () => {
     const { worker } = await pool.start({ plugins: [PLUGIN_PATH] });
-    const error = await worker.startTurn({ turnId: 'x', text: 'hi', agent: 'nope' }).catch((e) => e);
+    const unknown = { turnId: 'x', text: 'hi', agent: 'nope' };
+    const error = await worker.startTurn(unknown).catch((e) => e);
     expect(error).toMatchObject({ code: 'TETHER_INVALID_PARAMS', data: { field: 'agent' } });
     const turn = collectTurn(worker, 'up');
     await worker.startTurn({ turnId: 'up', text: 'shout', agent: 'upper' });

@@ -79,7 +79,9 @@ export class SlashWorkerHandle implements WorkerHandle {
     this.pid = child.pid ?? -1;
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
-      for (const line of this.stderr.push(chunk)) this.logger?.debug({ pid: this.pid, line }, 'worker stderr');
+      for (const line of this.stderr.push(chunk)) {
+        this.logger?.debug({ pid: this.pid, line }, 'worker stderr');
+      }
     });
     // EPIPE once the child is gone; its death is reported through `exit`.
     child.stdin?.on('error', () => undefined);
@@ -97,7 +99,8 @@ export class SlashWorkerHandle implements WorkerHandle {
   async whenReady(): Promise<void> {
     const timer = setTimeout(() => {
       const ms = this.options.requestTimeoutMs;
-      this.ready.reject(new TetherError('TETHER_WORKER_TIMEOUT', `worker not ready after ${ms} ms`));
+      const message = `worker not ready after ${ms} ms`;
+      this.ready.reject(new TetherError('TETHER_WORKER_TIMEOUT', message));
     }, this.options.requestTimeoutMs);
     try {
       await this.ready.promise;
@@ -157,8 +160,14 @@ export class SlashWorkerHandle implements WorkerHandle {
       this.logger?.warn({ pid: this.pid, reason: 'terminate_ignored' }, 'worker kill');
       signalProcess(-this.pid, 'SIGKILL');
     }
-    const markers = [this.marker, ...this.turnMarkers].map((value) => ({ key: PROCESS_MARKER_ENV, value }));
-    const reaped = await reapProcesses({ rootPids, markers }, { killGraceMs: 0, politeSignal: 'SIGKILL' });
+    const markers = [this.marker, ...this.turnMarkers].map((value) => ({
+      key: PROCESS_MARKER_ENV,
+      value,
+    }));
+    const reaped = await reapProcesses(
+      { rootPids, markers },
+      { killGraceMs: 0, politeSignal: 'SIGKILL' },
+    );
     if (reaped.signalled.length > 0) {
       this.logger?.warn({ pid: this.pid, killed: reaped.signalled }, 'worker leftovers killed');
     }
@@ -184,7 +193,8 @@ export class SlashWorkerHandle implements WorkerHandle {
       const timeoutMs = this.options.requestTimeoutMs;
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new TetherError('TETHER_WORKER_TIMEOUT', `worker did not answer ${method} in ${timeoutMs} ms`));
+        const message = `worker did not answer ${method} in ${timeoutMs} ms`;
+        reject(new TetherError('TETHER_WORKER_TIMEOUT', message));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       this.send({ type: 'request', id, method, params } as WorkerRequest);
@@ -202,7 +212,9 @@ export class SlashWorkerHandle implements WorkerHandle {
 
   private onMessage(message: ChildMessage): void {
     if (message.type === 'ready') {
-      for (const error of message.pluginErrors) this.logger?.warn({ ...error }, 'worker plugin failed to load');
+      for (const error of message.pluginErrors) {
+        this.logger?.warn({ plugin: error }, 'worker plugin failed to load');
+      }
       this.ready.resolve();
     } else if (message.type === 'response') {
       const pending = this.pending.get(message.id);
@@ -237,7 +249,8 @@ export class SlashWorkerHandle implements WorkerHandle {
       pending.reject(died);
     }
     this.pending.clear();
-    this.ready.reject(new TetherError('TETHER_SPAWN_FAILED', `worker exited before ready`, died.data));
+    const notReady = new TetherError('TETHER_SPAWN_FAILED', 'worker exited before ready', died.data);
+    this.ready.reject(notReady);
     this.exited.resolve(status);
     for (const listener of [...this.exitListeners]) listener(status);
     this.exitListeners.clear();
