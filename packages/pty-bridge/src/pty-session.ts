@@ -68,6 +68,8 @@ export class PtySession implements TerminalProcess {
       drainFallbackMs: options.drainFallbackMs ?? DRAIN_FALLBACK_MS,
       onFallbackClose: () =>
         options.logger?.debug({ pid: this.pid }, 'pty still held open after exit, closing'),
+      onLateData: (data) => this.ptyOnData(data),
+      onDrainError: (err) => options.logger?.warn({ err, pid: this.pid }, 'pty drain stopped early'),
     });
     if (!this.readSide.isGuarded) {
       // LIMITATION: without node-pty's internals, output read after exit can be lost.

@@ -10,13 +10,21 @@
  *   for `drainFallbackMs` of unpaused time — a background job keeping the slave open would
  *   otherwise delay the exit report forever.
  *
- * Both need node-pty's private `_socket` (pinned at 1.1.0). Without it we fall back to plain
- * pause/resume and node-pty's own timing.
+ * - libuv reports end-of-file when the PTY signals POLLHUP (the slave side closed) after a
+ *   read that did not fill its buffer. A PTY master hands out data in pieces, so a short read
+ *   does not mean it is drained: the last kilobytes would be dropped. On that early end we
+ *   read the rest ourselves, synchronously, until the kernel answers EIO (truly drained).
+ *   Bounded: with the slave closed nothing more can be written.
+ *
+ * All of this needs node-pty's private `_socket` (pinned at 1.1.0). Without it we fall back
+ * to plain pause/resume and node-pty's own timing.
  */
+import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { IPty } from 'node-pty';
 
 interface StreamHandle {
+  fd?: number;
   reading?: boolean;
   readStart?(): number;
   readStop?(): number;
@@ -26,7 +34,13 @@ export interface ReadSideOptions {
   drainFallbackMs: number;
   /** Called when the fallback, not the end of the read side, closes the stream. */
   onFallbackClose?: () => void;
+  /** Receives output read directly from the fd after libuv's early end-of-file. */
+  onLateData: (data: Buffer) => void;
+  /** Told when that direct read stopped on something other than the expected EIO. */
+  onDrainError?: (error: unknown) => void;
 }
+
+const DRAIN_CHUNK_BYTES = 65536;
 
 export class PtyReadSide {
   /** True once node-pty saw the child exit (its deferred destroy arrived). */
@@ -53,6 +67,7 @@ export class PtyReadSide {
     // An error (EIO) or a finished read means the read side really ended: let it through.
     // node-pty's post-exit timer is the only caller that destroys a live stream without one.
     socket.destroy = ((error?: Error) => {
+      if (socket.readableEnded && !socket.destroyed) this.drainAfterEarlyEnd();
       if (error || socket.readableEnded || socket.destroyed) return destroySocket(error);
       this.isChildExited = true;
       this.armFallback();
@@ -85,6 +100,24 @@ export class PtyReadSide {
 
   dispose(): void {
     this.disarmFallback();
+  }
+
+  private drainAfterEarlyEnd(): void {
+    const fd = this.handle()?.fd ?? (this.pty as unknown as { _fd?: number })._fd;
+    if (typeof fd !== 'number' || fd < 0) return;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(DRAIN_CHUNK_BYTES);
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(fd, chunk, 0, DRAIN_CHUNK_BYTES, null);
+      } catch (error) {
+        // EIO: every slave holder is gone and the buffer is empty — the real end.
+        if ((error as NodeJS.ErrnoException).code !== 'EIO') this.options.onDrainError?.(error);
+        return;
+      }
+      if (bytesRead === 0) return;
+      this.options.onLateData(chunk.subarray(0, bytesRead));
+    }
   }
 
   private handle(): StreamHandle | undefined {
