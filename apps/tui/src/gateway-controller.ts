@@ -73,10 +73,10 @@ export class GatewayController {
   /** The first connection; rejects (GatewayNotFoundError) so main can explain and exit. */
   async start(): Promise<void> {
     this.dispatch({ type: 'connecting' });
-    await this.adopt(await this.connector());
+    await this.adopt(await this.connector(), false);
   }
 
-  private async adopt(connection: GatewayConnection): Promise<void> {
+  private async adopt(connection: GatewayConnection, isReconnect: boolean): Promise<void> {
     if (this.isClosing) {
       connection.client.close();
       return;
@@ -89,13 +89,16 @@ export class GatewayController {
       client.onClose((info) => this.handleClose(connection, info)),
     ];
 
+    const previous = currentSession(this.state);
     const { sessions } = await client.request<{ sessions: SessionInfo[] }>('session.list');
     this.dispatch({ type: 'connected', sessions });
     this.reconnectDelayMs = this.options.reconnectMinMs ?? RECONNECT_MIN_MS;
+    if (isReconnect) this.dispatch({ type: 'notice', text: `reconnected to ${connection.description}` });
 
-    // Re-attach whatever was current before the drop, so its missed events are replayed.
-    const current = this.state.currentId;
-    if (current !== null) await this.attach(current);
+    // Re-attach whatever was current before the drop, so its missed events are replayed; if
+    // the gateway lost it, the attach's 4001 is what tells the user.
+    const target = previous?.session_id ?? this.state.currentId;
+    if (target !== null && target !== undefined) await this.attach(target, previous?.title);
   }
 
   private handleEvent(event: EventMessage): void {
@@ -137,8 +140,7 @@ export class GatewayController {
       return;
     }
     try {
-      await this.adopt(connection);
-      this.dispatch({ type: 'notice', text: `reconnected to ${connection.description}` });
+      await this.adopt(connection, true);
     } catch (error) {
       // The new connection broke during set-up; its onClose schedules the next attempt,
       // and if it is still open we drop it so that happens.
@@ -155,7 +157,7 @@ export class GatewayController {
   }
 
   /** Attaches this connection to a session (replaying events after the last seq seen). */
-  async attach(sessionId: string): Promise<void> {
+  async attach(sessionId: string, knownTitle?: string): Promise<void> {
     if (this.attachedIds.has(sessionId)) return;
     const client = this.requireClient();
     const sinceSeq = this.state.lastSeq[sessionId] ?? 0;
@@ -174,7 +176,8 @@ export class GatewayController {
       });
     } catch (error) {
       if (rpcErrorCode(error) !== SESSION_NOT_FOUND) throw error;
-      const title = this.state.sessions.find((known) => known.session_id === sessionId)?.title;
+      const title =
+        knownTitle ?? this.state.sessions.find((known) => known.session_id === sessionId)?.title;
       const text = `session "${title ?? sessionId}" is gone (closed or expired in the gateway)`;
       this.dispatch({ type: 'session-gone', sessionId, text });
     }

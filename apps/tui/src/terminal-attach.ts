@@ -119,6 +119,10 @@ export function attachOverWebSocket(
     const pending: Buffer[] = [];
 
     socket.on('open', () => {
+      // The SIGWINCH-less first resize happened before the socket was open; repeat it now.
+      if (io.stdout.columns && io.stdout.rows) {
+        socket.send(JSON.stringify({ type: 'resize', cols: io.stdout.columns, rows: io.stdout.rows }));
+      }
       for (const bytes of pending.splice(0)) socket.send(bytes, { binary: true });
     });
     socket.on('message', (data: WebSocket.RawData, isBinary: boolean) => {

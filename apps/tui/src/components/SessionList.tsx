@@ -19,7 +19,7 @@ export function SessionList({ sessions, currentId, width }: SessionListProps): R
         const running = session.running ? '●' : ' ';
         return (
           <Text key={session.session_id} inverse={isCurrent} wrap="truncate">
-            {isCurrent ? '›' : ' '} {running} {session.title} [{session.status}] {session.attached}⚇
+            {isCurrent ? '›' : ' '} {running} {session.title} · {session.status} · {session.attached} att
           </Text>
         );
       })}
