@@ -5,7 +5,7 @@ import { TetherError } from '@tether/core';
  * from "this query is wrong" (a bug), so every database error is sorted into one of the two.
  */
 
-/** PostgreSQL SQLSTATE classes: connection exception, insufficient resources, operator intervention. */
+/** PostgreSQL SQLSTATE classes: connection exception, insufficient resources, operator action. */
 const PG_UNAVAILABLE_CLASSES = new Set(['08', '53', '57']);
 
 /** Socket and file-system errors: the server or the file cannot be reached. */
@@ -25,7 +25,8 @@ const SYSTEM_UNAVAILABLE_CODES = new Set([
 ]);
 
 /** SQLite result codes (extended codes share the prefix) meaning the file cannot be used now. */
-const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|READONLY|IOERR|FULL|NOTADB|CORRUPT|PERM)/;
+const SQLITE_UNAVAILABLE =
+  /^SQLITE_(BUSY|LOCKED|CANTOPEN|READONLY|IOERR|FULL|NOTADB|CORRUPT|PERM)/;
 
 /** TypeORM's own errors for a data source that is not connected, and pg/better-sqlite3 texts. */
 const UNAVAILABLE_NAMES = new Set([
@@ -34,14 +35,14 @@ const UNAVAILABLE_NAMES = new Set([
   'QueryRunnerAlreadyReleasedError',
 ]);
 const UNAVAILABLE_MESSAGE =
-  /connection is not open|connection terminated|not connected|timeout exceeded when trying to connect/i;
+  /connection is not open|connection terminated|not connected|timeout exceeded .*connect/i;
 
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
-/** The error itself, then what it wraps: TypeORM's `driverError`, `cause`, AggregateError parts. */
+/** The error, then what it wraps: TypeORM's `driverError`, `cause`, AggregateError parts. */
 function* chain(error: unknown, depth = 0): Generator<unknown> {
   if (error === null || error === undefined || depth > 5) return;
   yield error;
@@ -88,9 +89,8 @@ export function toStoreError(error: unknown, operation: string): TetherError {
   if (error instanceof TetherError) return error;
   const data = { operation, driverCode: driverCode(error) };
   if (isUnavailable(error)) {
-    return new TetherError('TETHER_STORE_UNAVAILABLE', `store unavailable during ${operation}`, data, {
-      cause: error,
-    });
+    const message = `store unavailable during ${operation}`;
+    return new TetherError('TETHER_STORE_UNAVAILABLE', message, data, { cause: error });
   }
   return new TetherError('TETHER_INTERNAL', `store ${operation} failed`, data, { cause: error });
 }

@@ -7,6 +7,7 @@ import {
   PG_URL,
   pgQuery,
   probePostgres,
+  redactedUrl,
   uniqueSchema,
 } from './test-fixtures/postgres.js';
 import { defineStoreSuite } from './test-fixtures/store-suite.js';
@@ -15,7 +16,7 @@ const unreachableReason = await probePostgres();
 const shouldSkip = unreachableReason !== null && !IS_PG_REQUIRED;
 if (unreachableReason !== null) {
   console.warn(
-    `PostgreSQL at ${PG_URL} is not reachable (${unreachableReason}); ` +
+    `PostgreSQL at ${redactedUrl(PG_URL)} is not reachable (${unreachableReason}); ` +
       (IS_PG_REQUIRED ? 'TETHER_REQUIRE_PG=1, so this fails.' : 'skipping the PostgreSQL suite.'),
   );
 }

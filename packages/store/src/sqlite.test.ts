@@ -23,7 +23,8 @@ describe('SQLite file', () => {
     try {
       expect(store.kind).toBe('sqlite');
       expect(existsSync(sqlitePath)).toBe(true);
-      expect(await store.dataSource.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+      const mode: unknown = await store.dataSource.query('PRAGMA journal_mode');
+      expect(mode).toEqual([{ journal_mode: 'wal' }]);
     } finally {
       await store.close();
       await dir.remove();

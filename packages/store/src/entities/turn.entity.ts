@@ -26,7 +26,11 @@ export class TurnEntity {
   runId!: string;
 
   @ManyToOne(() => RunEntity, { onDelete: 'CASCADE', nullable: false })
-  @JoinColumn({ name: 'run_id', referencedColumnName: 'runId', foreignKeyConstraintName: 'fk_turns_run' })
+  @JoinColumn({
+    name: 'run_id',
+    referencedColumnName: 'runId',
+    foreignKeyConstraintName: 'fk_turns_run',
+  })
   run?: RunEntity;
 
   @Column({ name: 'text', type: 'text' })

@@ -78,7 +78,10 @@ export class InitialSchema1733300000000 implements MigrationInterface {
     );
     await queryRunner.createIndex(
       'runs',
-      new TableIndex({ name: 'idx_runs_instance_ended', columnNames: ['instance_id', 'ended_at'] }),
+      new TableIndex({
+        name: 'idx_runs_instance_ended',
+        columnNames: ['instance_id', 'ended_at'],
+      }),
     );
 
     await queryRunner.createTable(

@@ -2,6 +2,17 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export const PG_URL = process.env.TETHER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The URL without its password, for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparsable url>'; // never echo a string we could not find the password in
+  }
+}
+
 export const IS_PG_REQUIRED = process.env.TETHER_REQUIRE_PG === '1';
 
 /** Runs one statement on a short-lived connection; rejects when PostgreSQL is not there. */

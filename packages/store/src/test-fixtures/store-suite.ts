@@ -1,4 +1,5 @@
 import { isTetherError } from '@tether/core';
+import type { ExitStatus, StoredProcess } from '@tether/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqlSessionStore } from '../index.js';
 
@@ -27,7 +28,17 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
     }
 
     async function addSession(sessionId: string, createdAt: Date): Promise<void> {
-      await store.createSession({ sessionId, title: `title ${sessionId}`, cwd: '/tmp', createdAt });
+      const title = `title ${sessionId}`;
+      await store.createSession({ sessionId, title, cwd: '/tmp', createdAt });
+    }
+
+    async function addTurn(turnId: string, sessionId: string, runId: string, ms: number) {
+      const text = `text ${turnId}`;
+      await store.startTurn({ turnId, sessionId, runId, text, startedAt: at(ms) });
+    }
+
+    async function endTurn(turnId: string, output: string, exit: ExitStatus, ms: number) {
+      await store.endTurn({ turnId, output, ...exit, endedAt: at(ms) });
     }
 
     beforeEach(async () => {
@@ -43,10 +54,10 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
     it('round-trips a session, its run, turns and the run end', async () => {
       await addSession('s1', at(0));
       await store.startRun({ runId: 'r1', sessionId: 's1', instanceId: 'i1', startedAt: at(1) });
-      await store.startTurn({ turnId: 't1', sessionId: 's1', runId: 'r1', text: 'hi', startedAt: at(2) });
-      await store.endTurn({ turnId: 't1', output: 'out\n', exitCode: 0, signal: null, endedAt: at(3) });
-      await store.startTurn({ turnId: 't2', sessionId: 's1', runId: 'r1', text: 'go', startedAt: at(4) });
-      await store.endTurn({ turnId: 't2', output: '', exitCode: null, signal: 'SIGKILL', endedAt: at(5) });
+      await addTurn('t1', 's1', 'r1', 2);
+      await endTurn('t1', 'out\n', { exitCode: 0, signal: null }, 3);
+      await addTurn('t2', 's1', 'r1', 4);
+      await endTurn('t2', '', { exitCode: null, signal: 'SIGKILL' }, 5);
       await store.endRun({
         runId: 'r1',
         endedAt: at(6),
@@ -75,7 +86,7 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
           turnId: 't1',
           sessionId: 's1',
           runId: 'r1',
-          text: 'hi',
+          text: 'text t1',
           output: 'out\n',
           exitCode: 0,
           signal: null,
@@ -86,7 +97,7 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
           turnId: 't2',
           sessionId: 's1',
           runId: 'r1',
-          text: 'go',
+          text: 'text t2',
           output: '',
           exitCode: null,
           signal: 'SIGKILL',
@@ -113,9 +124,9 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
     it('writes a turn end once', async () => {
       await addSession('s1', at(0));
       await store.startRun({ runId: 'r1', sessionId: 's1', instanceId: 'i1', startedAt: at(1) });
-      await store.startTurn({ turnId: 't1', sessionId: 's1', runId: 'r1', text: 'x', startedAt: at(2) });
-      await store.endTurn({ turnId: 't1', output: 'first', exitCode: 1, signal: null, endedAt: at(3) });
-      await store.endTurn({ turnId: 't1', output: 'second', exitCode: 0, signal: null, endedAt: at(4) });
+      await addTurn('t1', 's1', 'r1', 2);
+      await endTurn('t1', 'first', { exitCode: 1, signal: null }, 3);
+      await endTurn('t1', 'second', { exitCode: 0, signal: null }, 4);
 
       const [turn] = await store.listTurns('s1', 1);
       expect(turn).toMatchObject({ output: 'first', exitCode: 1, endedAt: at(3) });
@@ -163,10 +174,9 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
       await store.startRun({ runId: 'r1', sessionId: 's1', instanceId: 'i', startedAt: at(1) });
       await store.startRun({ runId: 'r2', sessionId: 'other', instanceId: 'i', startedAt: at(1) });
       for (let index = 1; index <= 5; index += 1) {
-        const startedAt = at(index * 10);
-        await store.startTurn({ turnId: `t${index}`, sessionId: 's1', runId: 'r1', text: '', startedAt });
+        await addTurn(`t${index}`, 's1', 'r1', index * 10);
       }
-      await store.startTurn({ turnId: 'x', sessionId: 'other', runId: 'r2', text: '', startedAt: at(99) });
+      await addTurn('x', 'other', 'r2', 99);
 
       const turns = await store.listTurns('s1', 3);
       expect(turns.map((turn) => turn.turnId)).toEqual(['t3', 't4', 't5']);
@@ -176,15 +186,23 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
     it('records, lists and forgets processes by instance', async () => {
       // Above 2^32 on purpose: start_time is a bigint and must come back as the same number.
       const bigStart = 5_000_000_000_123;
-      await store.recordProcess({ pid: 10, startTime: bigStart, kind: 'pty', sessionId: 's', runId: 'r', instanceId: 'A' });
-      await store.recordProcess({ pid: 10, startTime: bigStart, kind: 'pty', sessionId: 's', runId: 'r', instanceId: 'A' });
-      await store.recordProcess({ pid: 11, startTime: 7, kind: 'guardian', sessionId: null, runId: null, instanceId: 'A' });
-      await store.recordProcess({ pid: 20, startTime: 9, kind: 'worker', sessionId: 't', runId: 'q', instanceId: 'B' });
+      const pty: StoredProcess = {
+        pid: 10,
+        startTime: bigStart,
+        kind: 'pty',
+        sessionId: 's',
+        runId: 'r',
+        instanceId: 'A',
+      };
+      const guardian: StoredProcess = { ...pty, pid: 11, startTime: 7, kind: 'guardian' };
+      const nullGuardian = { ...guardian, sessionId: null, runId: null };
+      await store.recordProcess(pty);
+      await store.recordProcess(pty);
+      await store.recordProcess(nullGuardian);
+      const worker: StoredProcess = { ...pty, pid: 20, startTime: 9, kind: 'worker' };
+      await store.recordProcess({ ...worker, instanceId: 'B' });
 
-      expect(await store.listProcesses({ instanceId: 'A' })).toEqual([
-        { pid: 10, startTime: bigStart, kind: 'pty', sessionId: 's', runId: 'r', instanceId: 'A' },
-        { pid: 11, startTime: 7, kind: 'guardian', sessionId: null, runId: null, instanceId: 'A' },
-      ]);
+      expect(await store.listProcesses({ instanceId: 'A' })).toEqual([pty, nullGuardian]);
       const others = await store.listProcesses({ exceptInstanceId: 'A' });
       expect(others.map((process) => process.pid)).toEqual([20]);
       expect((await store.listProcesses({})).length).toBe(3);
@@ -218,7 +236,7 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
       });
     });
 
-    it('migrates on open, matches the entities, and does not migrate again on reopen', async () => {
+    it('migrates on open, matches the entities, and does not migrate on reopen', async () => {
       const countMigrations = async (each: SqlSessionStore): Promise<unknown[]> =>
         each.dataSource.query(`SELECT name FROM ${target.migrationsTable}`);
 
@@ -243,10 +261,12 @@ export function defineStoreSuite(name: string, makeTarget: () => Promise<StoreTa
       expect((error as Error).cause).toBeInstanceOf(Error);
     });
 
-    it('rejects calls after close with TETHER_STORE_UNAVAILABLE; close is idempotent', async () => {
+    it('rejects calls after close as unavailable; close is idempotent', async () => {
       await store.close();
       await store.close();
-      await expect(store.getSession('s1')).rejects.toMatchObject({ code: 'TETHER_STORE_UNAVAILABLE' });
+      await expect(store.getSession('s1')).rejects.toMatchObject({
+        code: 'TETHER_STORE_UNAVAILABLE',
+      });
     });
   });
 }
