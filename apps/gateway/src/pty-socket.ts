@@ -1,0 +1,162 @@
+import type { Disposable, LiveSession, Logger, SessionRegistry, TerminalProcess } from '@tether/core';
+import type { RawData, WebSocket } from 'ws';
+
+export const PTY_CLOSE = {
+  badToken: 4401,
+  unknownSession: 4404,
+  closing: 4409,
+  exited: 4410,
+  // LIMITATION: input is handed to node-pty's own write queue, which has no stall signal, so
+  // 1013 (input stalled) is never sent yet. Fix: track bytes queued to the pty fd and close
+  // with 1013 when they do not drain within a limit.
+  inputStalled: 1013,
+} as const;
+
+export interface PtySocketOptions {
+  /** Pause the terminal while this many sent bytes are not yet written to the socket. */
+  highWatermarkBytes: number;
+  lowWatermarkBytes: number;
+}
+
+/**
+ * One client on `/pty/<session_id>?offset=N`: a hello frame, the replay from N, then live
+ * output as binary frames. Replay and subscription happen in one tick, so there is no gap and
+ * no duplicate between them. Output is paused above the high watermark of unwritten bytes.
+ */
+export function servePtySocket(
+  ws: WebSocket,
+  sessionId: string,
+  requestedOffset: number | null,
+  registry: SessionRegistry,
+  options: PtySocketOptions,
+  logger: Logger,
+): void {
+  const log = logger.child({ sessionId, stream: 'pty' });
+  const session = registry.get(sessionId);
+  if (!session) {
+    ws.close(PTY_CLOSE.unknownSession, 'unknown session');
+    return;
+  }
+  if (session.isClosing) {
+    ws.close(PTY_CLOSE.closing, 'session closing');
+    return;
+  }
+  const terminal = session.terminal;
+  if (!terminal) {
+    ws.close(PTY_CLOSE.unknownSession, 'session has no terminal');
+    return;
+  }
+
+  const replay = terminal.replayFrom(requestedOffset ?? 0);
+  ws.send(
+    JSON.stringify({
+      type: 'hello',
+      offset: replay.offset,
+      truncated: replay.truncated,
+      cols: terminal.cols,
+      rows: terminal.rows,
+    }),
+  );
+
+  let unwrittenBytes = 0;
+  let isPausedByUs = false;
+  const send = (data: Buffer) => {
+    unwrittenBytes += data.length;
+    ws.send(data, { binary: true }, () => {
+      unwrittenBytes -= data.length;
+      if (isPausedByUs && unwrittenBytes <= options.lowWatermarkBytes) {
+        isPausedByUs = false;
+        terminal.resume();
+      }
+    });
+    if (!isPausedByUs && unwrittenBytes > options.highWatermarkBytes) {
+      isPausedByUs = true;
+      terminal.pause();
+    }
+  };
+
+  if (replay.data.length > 0) send(replay.data);
+  const subscriptions: Disposable[] = [];
+  const releaseAll = () => {
+    for (const subscription of subscriptions.splice(0)) subscription.dispose();
+    if (isPausedByUs) {
+      isPausedByUs = false;
+      terminal.resume();
+    }
+  };
+
+  if (terminal.exitStatus) {
+    ws.close(PTY_CLOSE.exited, 'terminal exited');
+    return;
+  }
+  const nextOffset = replay.offset + replay.data.length;
+  subscriptions.push(
+    terminal.onData((chunk) => {
+      // Skip bytes the replay already sent (a chunk can straddle the replay's end).
+      const skip = nextOffset - chunk.offset;
+      if (skip >= chunk.data.length) return;
+      send(skip > 0 ? chunk.data.subarray(skip) : chunk.data);
+    }),
+    // Exit fires after the last output chunk, and ws sends in order: close comes after it.
+    terminal.onExit(() => ws.close(PTY_CLOSE.exited, 'terminal exited')),
+  );
+  const stopOnClose = registry.onClosed((closed) => {
+    if (closed.id === sessionId) ws.close(PTY_CLOSE.closing, 'session closed');
+  });
+  subscriptions.push({ dispose: stopOnClose });
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (!registry.isCurrent(session)) return;
+    if (isBinary) {
+      try {
+        terminal.write(toBuffer(data));
+        registry.touch(session);
+      } catch (error) {
+        log.debug({ err: error }, 'input after terminal exit dropped');
+      }
+      return;
+    }
+    handleControl(ws, toBuffer(data).toString('utf8'), terminal, session, registry);
+  });
+  ws.on('close', releaseAll);
+  ws.on('error', (error) => log.debug({ err: error }, 'pty socket error'));
+}
+
+/** Text frames are control messages; only `resize` exists. Bad ones get an error frame. */
+function handleControl(
+  ws: WebSocket,
+  text: string,
+  terminal: TerminalProcess,
+  session: LiveSession,
+  registry: SessionRegistry,
+): void {
+  let message: { type?: unknown; cols?: unknown; rows?: unknown };
+  try {
+    message = JSON.parse(text) as typeof message;
+  } catch {
+    ws.send(JSON.stringify({ type: 'error', code: -32700, message: 'control frame is not JSON' }));
+    return;
+  }
+  if (message.type !== 'resize') {
+    ws.send(JSON.stringify({ type: 'error', code: -32600, message: 'unknown control frame type' }));
+    return;
+  }
+  try {
+    const before = { cols: terminal.cols, rows: terminal.rows };
+    const applied = terminal.resize(message.cols as number, message.rows as number);
+    if (applied.cols !== before.cols || applied.rows !== before.rows) {
+      registry.touch(session);
+      registry.emitStatus(session);
+    }
+    ws.send(JSON.stringify({ type: 'resized', ...applied }));
+  } catch (error) {
+    const { rpcCode, message: detail, data } = error as { rpcCode?: number; message: string; data?: unknown };
+    ws.send(JSON.stringify({ type: 'error', code: rpcCode ?? -32603, message: detail, data }));
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
