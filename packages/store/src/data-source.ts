@@ -76,6 +76,9 @@ export async function createDataSource(
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: MIGRATIONS_TABLE,
+    // LIMITATION: TypeORM takes no lock around migrations, so two gateways first opening one
+    // empty PostgreSQL database at the same moment can race (one fails, a restart fixes it).
+    // Fix: wrap the migration run in pg_advisory_lock on PostgreSQL.
     migrationsRun: true,
     // One transaction for the whole batch: a half-applied upgrade never becomes visible.
     migrationsTransactionMode: 'all' as const,
