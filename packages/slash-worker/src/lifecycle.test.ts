@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlive } from '@tether/core';
-import { waitFor } from '@tether/test-utils';
+import { isAlive, type WorkerOptions } from '@tether/core';
+import { tempDir, waitFor } from '@tether/test-utils';
 import { WORKER_CHILD_PATH, spawnSlashWorker } from '../dist/index.js';
 import {
   PARENT_FIXTURE_PATH,
@@ -87,10 +89,9 @@ describe('worker life cycle', () => {
     await worker.close();
   });
 
-  it('exits quickly, with its turn, when its parent is SIGKILLed', async () => {
-    const options = testOptions();
-    pool.track(options.sessionId);
-    const parent = spawn(process.execPath, [PARENT_FIXTURE_PATH, JSON.stringify(options)], {
+  async function spawnFixtureParent(options: WorkerOptions, command?: string) {
+    const argv = [PARENT_FIXTURE_PATH, JSON.stringify(options), ...(command ? [command] : [])];
+    const parent = spawn(process.execPath, argv, {
       env: options.env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -103,6 +104,13 @@ describe('worker life cycle', () => {
       });
       parent.once('exit', (code) => reject(new Error(`fixture parent exited early (${code})`)));
     });
+    return { parent, parentExited, workerPid };
+  }
+
+  it('exits quickly, with its turn, when its parent is SIGKILLed', async () => {
+    const options = testOptions();
+    pool.track(options.sessionId);
+    const { parent, parentExited, workerPid } = await spawnFixtureParent(options);
     expect(await isAlive(workerPid)).toBe(true);
 
     const killedAtMs = performance.now();
@@ -115,11 +123,28 @@ describe('worker life cycle', () => {
     // The pool's leak check asserts the `sleep 600` turn died with the worker.
   });
 
+  it('lets an in-flight slash command finish before exiting on parent death', async () => {
+    const dir = await tempDir('sw-grace-');
+    try {
+      const options = testOptions({ plugins: [PLUGIN_PATH], watchdogGraceMs: 3000 });
+      pool.track(options.sessionId);
+      const proof = join(dir.path, 'finished');
+      const fixture = await spawnFixtureParent(options, `/slow ${proof}`);
+      const { parent, parentExited, workerPid } = fixture;
+      parent.kill('SIGKILL');
+      await waitFor(async () => !(await isAlive(workerPid)), { intervalMs: 5 });
+      expect(await readFile(proof, 'utf8')).toBe('done');
+      await parentExited;
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('exits on its own when --parent-pid is not its parent (the ppid backstop)', async () => {
     const options = testOptions();
     pool.track(options.sessionId);
     const notMyParent = process.ppid;
-    const argv = [WORKER_CHILD_PATH, '--parent-pid', String(notMyParent), '--watchdog-poll-ms', '50'];
+    const argv = [WORKER_CHILD_PATH, '--parent-pid', String(notMyParent)];
     const child = spawn(process.execPath, argv, {
       env: options.env,
       stdio: ['pipe', 'ignore', 'inherit', 'ipc'],

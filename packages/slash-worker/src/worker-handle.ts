@@ -249,8 +249,8 @@ export class SlashWorkerHandle implements WorkerHandle {
       pending.reject(died);
     }
     this.pending.clear();
-    const notReady = new TetherError('TETHER_SPAWN_FAILED', 'worker exited before ready', died.data);
-    this.ready.reject(notReady);
+    const message = 'worker exited before ready';
+    this.ready.reject(new TetherError('TETHER_SPAWN_FAILED', message, died.data));
     this.exited.resolve(status);
     for (const listener of [...this.exitListeners]) listener(status);
     this.exitListeners.clear();
