@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { isLoopbackHost, isOriginAllowed, rejectUpgrade, tokenFromRequest, tokensEqual } from './auth.js';
+import {
+  isLoopbackHost,
+  isOriginAllowed,
+  rejectUpgrade,
+  tokenFromRequest,
+  tokensEqual,
+} from './auth.js';
 
 function fakeRequest(url: string, headers: Record<string, string> = {}): IncomingMessage {
   const req = new IncomingMessage(new Socket());
@@ -25,8 +31,12 @@ describe('tokensEqual', () => {
 
 describe('tokenFromRequest', () => {
   it('reads a bearer header, else the token query parameter', () => {
-    expect(tokenFromRequest(fakeRequest('/rpc', { authorization: 'Bearer abc123' }))).toBe('abc123');
-    expect(tokenFromRequest(fakeRequest('/rpc', { authorization: 'bearer  abc123 ' }))).toBe('abc123');
+    expect(tokenFromRequest(fakeRequest('/rpc', { authorization: 'Bearer abc123' }))).toBe(
+      'abc123',
+    );
+    expect(tokenFromRequest(fakeRequest('/rpc', { authorization: 'bearer  abc123 ' }))).toBe(
+      'abc123',
+    );
     expect(tokenFromRequest(fakeRequest('/rpc?token=q%2Bv'))).toBe('q+v');
     expect(tokenFromRequest(fakeRequest('/rpc?token=q', { authorization: 'Bearer h' }))).toBe('h');
   });
@@ -34,7 +44,9 @@ describe('tokenFromRequest', () => {
   it('returns null without a usable token', () => {
     expect(tokenFromRequest(fakeRequest('/rpc'))).toBeNull();
     expect(tokenFromRequest(fakeRequest('/rpc?token='))).toBeNull();
-    expect(tokenFromRequest(fakeRequest('/rpc', { authorization: 'Basic dXNlcjpwdw==' }))).toBeNull();
+    expect(
+      tokenFromRequest(fakeRequest('/rpc', { authorization: 'Basic dXNlcjpwdw==' })),
+    ).toBeNull();
     expect(tokenFromRequest(fakeRequest('/rpc', { authorization: 'Bearer' }))).toBeNull();
     expect(tokenFromRequest(fakeRequest('/rpc', { authorization: 'Bearer a b' }))).toBeNull();
   });
@@ -62,7 +74,14 @@ describe('isOriginAllowed', () => {
 
 describe('isLoopbackHost', () => {
   it('recognises loopback names with and without ports', () => {
-    for (const host of ['localhost', 'localhost:7420', '127.0.0.1:1', '127.1.2.3', '[::1]:7420', '[::1]']) {
+    for (const host of [
+      'localhost',
+      'localhost:7420',
+      '127.0.0.1:1',
+      '127.1.2.3',
+      '[::1]:7420',
+      '[::1]',
+    ]) {
       expect(isLoopbackHost(host)).toBe(true);
     }
     for (const host of [undefined, '', 'evil.example:7420', '127.0.0.1.evil.example', '10.0.0.1']) {
@@ -114,13 +133,17 @@ describe('rejectUpgrade', () => {
   it('gives a real ws client 401 without a valid token', async () => {
     const url = await door();
     expect(await attempt(url)).toEqual({ status: 401, body: 'bad token\n' });
-    expect(await attempt(url, { headers: { authorization: 'Bearer wrong' } })).toMatchObject({ status: 401 });
+    expect(await attempt(url, { headers: { authorization: 'Bearer wrong' } })).toMatchObject({
+      status: 401,
+    });
   });
 
   it('gives 403 for a foreign Origin and lets a good client in', async () => {
     const url = await door();
     const headers = { authorization: 'Bearer right' };
-    expect(await attempt(url, { headers, origin: 'http://evil.example' })).toMatchObject({ status: 403 });
+    expect(await attempt(url, { headers, origin: 'http://evil.example' })).toMatchObject({
+      status: 403,
+    });
     expect(await attempt(url, { headers })).toEqual({ opened: true });
     expect(await attempt(`${url}?token=right`)).toEqual({ opened: true });
   });

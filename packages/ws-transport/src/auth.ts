@@ -61,7 +61,11 @@ export function isLoopbackHost(host: string | undefined): boolean {
 }
 
 /** Answers a pending upgrade with a minimal HTTP error and closes the socket. */
-export function rejectUpgrade(socket: Duplex, status: 401 | 403 | 404 | 429, message: string): void {
+export function rejectUpgrade(
+  socket: Duplex,
+  status: 401 | 403 | 404 | 429,
+  message: string,
+): void {
   if (socket.destroyed) return;
   // The message goes into the body only, so it cannot inject headers; keep it on one line.
   const body = `${message.replace(/[\r\n]+/g, ' ')}\n`;

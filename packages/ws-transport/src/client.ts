@@ -77,7 +77,9 @@ class ClientCore implements RpcClient {
       }, timeoutMs);
       const closed = this.closeSignal.subscribe((info) => {
         clearTimeout(timer);
-        reject(new Error(`connection closed before ${READY_EVENT} (code ${info.code} ${info.reason})`));
+        reject(
+          new Error(`connection closed before ${READY_EVENT} (code ${info.code} ${info.reason})`),
+        );
       });
       this.readyWaiter = (ready) => {
         clearTimeout(timer);
@@ -87,7 +89,11 @@ class ClientCore implements RpcClient {
     });
   }
 
-  request<T = any>(method: string, params?: object, options: { timeoutMs?: number } = {}): Promise<T> {
+  request<T = any>(
+    method: string,
+    params?: object,
+    options: { timeoutMs?: number } = {},
+  ): Promise<T> {
     if (!this.isOpen) {
       return Promise.reject(new RpcError(CLIENT_ERROR_CODES.CLOSED, 'connection is closed'));
     }
@@ -97,7 +103,9 @@ class ClientCore implements RpcClient {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new RpcError(CLIENT_ERROR_CODES.TIMEOUT, `${method} timed out after ${timeoutMs} ms`));
+        reject(
+          new RpcError(CLIENT_ERROR_CODES.TIMEOUT, `${method} timed out after ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
       const message = { jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) };
@@ -152,7 +160,9 @@ class ClientCore implements RpcClient {
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
       clearTimeout(pending.timer);
-      pending.reject(new RpcError(CLIENT_ERROR_CODES.CLOSED, `connection closed (code ${info.code})`));
+      pending.reject(
+        new RpcError(CLIENT_ERROR_CODES.CLOSED, `connection closed (code ${info.code})`),
+      );
     }
     this.closeSignal.fire(info);
   }
@@ -198,8 +208,12 @@ export async function connectWebSocketRpc(
   const refused = new Promise<never>((_, reject) => {
     ws.once('unexpected-response', (req, res) => {
       const status = res.statusCode ?? 0;
-      const what = status === 401 ? 'unauthorised (bad or missing token)'
-        : status === 403 ? 'forbidden (origin not allowed)' : (res.statusMessage ?? '');
+      const what =
+        status === 401
+          ? 'unauthorised (bad or missing token)'
+          : status === 403
+          ? 'forbidden (origin not allowed)'
+          : res.statusMessage ?? '';
       reject(new Error(`websocket upgrade refused: HTTP ${status} ${what}`.trim()));
       res.resume();
       req.destroy();
@@ -237,7 +251,10 @@ export async function connectStdioRpc(
   return core;
 }
 
-function createStdioClient(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): ClientCore {
+function createStdioClient(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+): ClientCore {
   let isEnded = false;
   const writer = new WriteQueue(output, () => {
     // EPIPE: the server went away; input EOF follows and closes the client.
@@ -302,7 +319,10 @@ export async function spawnStdioRpc(
     });
   });
   try {
-    await Promise.race([core.waitForReady(options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS), failed]);
+    await Promise.race([
+      core.waitForReady(options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+      failed,
+    ]);
   } catch (error) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     throw error;

@@ -29,7 +29,7 @@ function recordingLogger(): Logger & { errors: unknown[][] } {
 const logger = recordingLogger();
 const dispatcher = createDispatcher(
   {
-    'echo': {
+    echo: {
       params: {
         text: { type: 'string', maxLength: 10, nonEmpty: true },
         count: { type: 'integer', optional: true, min: 1, max: 5 },
@@ -41,10 +41,12 @@ const dispatcher = createDispatcher(
       },
       handler: (params) => ({ echoed: params }),
     },
-    'nothing': { handler: () => undefined },
+    nothing: { handler: () => undefined },
     'fails.tether': {
       handler: () => {
-        throw new TetherError('TETHER_SESSION_NOT_FOUND', 'session not found: s1', { session_id: 's1' });
+        throw new TetherError('TETHER_SESSION_NOT_FOUND', 'session not found: s1', {
+          session_id: 's1',
+        });
       },
     },
     'fails.plain': {
@@ -60,12 +62,21 @@ async function call(raw: string | object): Promise<any> {
   return dispatcher.handle(typeof raw === 'string' ? raw : JSON.stringify(raw), connection);
 }
 
-const request = (method: string, params?: unknown, id: unknown = 1) => ({ jsonrpc: '2.0', id, method, params });
+const request = (method: string, params?: unknown, id: unknown = 1) => ({
+  jsonrpc: '2.0',
+  id,
+  method,
+  params,
+});
 
 describe('createDispatcher', () => {
   it('answers a valid request with its result and id', async () => {
     const response = await call(request('echo', { text: 'hi', extra: true }, 'abc'));
-    expect(response).toEqual({ jsonrpc: '2.0', id: 'abc', result: { echoed: { text: 'hi', extra: true } } });
+    expect(response).toEqual({
+      jsonrpc: '2.0',
+      id: 'abc',
+      result: { echoed: { text: 'hi', extra: true } },
+    });
   });
 
   it('turns an undefined result into {}', async () => {
@@ -118,7 +129,10 @@ describe('createDispatcher', () => {
   it('answers non-object params with -32602 naming params', async () => {
     for (const params of [[1, 2], 'text', 5, null]) {
       const response = await call(request('echo', params));
-      expect(response.error).toMatchObject({ code: -32602, data: { field: 'params', expected: 'object' } });
+      expect(response.error).toMatchObject({
+        code: -32602,
+        data: { field: 'params', expected: 'object' },
+      });
     }
   });
 
@@ -147,13 +161,19 @@ describe('createDispatcher', () => {
   });
 
   it('does not let an inherited __proto__ field satisfy a required param', async () => {
-    const response = await call('{"jsonrpc":"2.0","id":1,"method":"echo","params":{"__proto__":{"text":"a"}}}');
+    const response = await call(
+      '{"jsonrpc":"2.0","id":1,"method":"echo","params":{"__proto__":{"text":"a"}}}',
+    );
     expect(response.error).toMatchObject({ code: -32602, data: { field: 'text' } });
   });
 
   it('maps a TetherError to its rpc code, message and data', async () => {
     const response = await call(request('fails.tether'));
-    expect(response.error).toEqual({ code: 4001, message: 'session not found: s1', data: { session_id: 's1' } });
+    expect(response.error).toEqual({
+      code: 4001,
+      message: 'session not found: s1',
+      data: { session_id: 's1' },
+    });
   });
 
   it('maps any other throw to -32603 without leaking it, and logs it', async () => {
@@ -168,7 +188,10 @@ describe('createDispatcher', () => {
 
   it('answers an oversize message with 4029 before parsing it', async () => {
     const response = await call(request('echo', { text: 'x'.repeat(4096) }));
-    expect(response.error).toMatchObject({ code: 4029, data: { limit: 'message_bytes', max_bytes: 2048 } });
+    expect(response.error).toMatchObject({
+      code: 4029,
+      data: { limit: 'message_bytes', max_bytes: 2048 },
+    });
     expect(response.id).toBeNull();
   });
 

@@ -80,7 +80,7 @@ function readEnvelope(message: unknown): Envelope {
   const fields = message as Record<string, unknown>;
   const hasId = Object.hasOwn(fields, 'id');
   if (hasId && !isValidId(fields.id)) {
-    const detail = `id must be a string of at most ${MAX_ID_LENGTH} characters, a safe integer or null`;
+    const detail = `id must be a string of <= ${MAX_ID_LENGTH} characters, a safe integer or null`;
     return { ok: false, id: null, error: invalidRequest(detail) };
   }
   const id = hasId ? (fields.id as RpcId) : undefined;
@@ -169,7 +169,10 @@ export function createDispatcher(
     const spec = table.get(method);
     if (!spec) {
       if (isNotification) return null;
-      return errorResponse(id, { code: -32601, message: `unknown method: ${method.slice(0, 100)}` });
+      return errorResponse(id, {
+        code: -32601,
+        message: `unknown method: ${method.slice(0, 100)}`,
+      });
     }
 
     let params: Record<string, unknown> = {};
@@ -177,10 +180,14 @@ export function createDispatcher(
       const given = envelope.params;
       if (typeof given !== 'object' || given === null || Array.isArray(given)) {
         if (isNotification) return null;
-        const error = new TetherError('TETHER_INVALID_PARAMS', 'invalid params: params must be an object', {
-          field: 'params',
-          expected: 'object',
-        });
+        const error = new TetherError(
+          'TETHER_INVALID_PARAMS',
+          'invalid params: params must be an object',
+          {
+            field: 'params',
+            expected: 'object',
+          },
+        );
         return errorResponse(id, toErrorObject(error));
       }
       params = given as Record<string, unknown>;
@@ -194,7 +201,8 @@ export function createDispatcher(
   }
 
   function refuse(raw: string | null, error: TetherError): RpcResponse | null {
-    const id = raw === null || Buffer.byteLength(raw, 'utf8') > maxMessageBytes ? null : peekId(raw);
+    const id =
+      raw === null || Buffer.byteLength(raw, 'utf8') > maxMessageBytes ? null : peekId(raw);
     if (id === undefined) return null;
     return errorResponse(id, toErrorObject(error));
   }

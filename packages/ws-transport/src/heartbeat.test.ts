@@ -58,12 +58,16 @@ function nthPing(ws: WebSocket, n: number, counter: { count: number }): Promise<
 describe('startHeartbeat', () => {
   it('terminates a client that never answers pings within interval + timeout', async () => {
     const dispatcher = createDispatcher({});
-    server = await startTestServer(dispatcher, { heartbeat: { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS } });
+    server = await startTestServer(dispatcher, {
+      heartbeat: { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS },
+    });
     const connected = server.nextConnection();
     const startedMs = performance.now();
     const client = await rawClient(server.url, { autoPong: false });
     const connection = await connected;
-    const closedOnServer = new Promise<{ code: number; reason: string }>((resolve) => connection.onClose(resolve));
+    const closedOnServer = new Promise<{ code: number; reason: string }>((resolve) =>
+      connection.onClose(resolve),
+    );
 
     const { atMs } = await client.closed;
     const detectionMs = atMs - startedMs;
@@ -77,7 +81,10 @@ describe('startHeartbeat', () => {
   });
 
   it('keeps a client that answers pings', async () => {
-    const { url, deaths } = await heartbeatServer({ intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS });
+    const { url, deaths } = await heartbeatServer({
+      intervalMs: INTERVAL_MS,
+      timeoutMs: TIMEOUT_MS,
+    });
     const client = await rawClient(url);
     const pings = countPings(client.ws);
     // Eight pings span well over interval + timeout several times.
@@ -90,7 +97,11 @@ describe('startHeartbeat', () => {
   it('re-pings instead of killing when the clock shows the timer fired far too late', async () => {
     let offsetMs = 0;
     const now = () => performance.now() + offsetMs;
-    const { url, deaths } = await heartbeatServer({ intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, now });
+    const { url, deaths } = await heartbeatServer({
+      intervalMs: INTERVAL_MS,
+      timeoutMs: TIMEOUT_MS,
+      now,
+    });
     const client = await rawClient(url, { autoPong: false });
     const pings = countPings(client.ws);
 
@@ -115,7 +126,11 @@ describe('startHeartbeat', () => {
   it('still kills after a stall if the peer stays silent for the fresh ping too', async () => {
     let offsetMs = 0;
     const now = () => performance.now() + offsetMs;
-    const { url, deaths } = await heartbeatServer({ intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, now });
+    const { url, deaths } = await heartbeatServer({
+      intervalMs: INTERVAL_MS,
+      timeoutMs: TIMEOUT_MS,
+      now,
+    });
     const client = await rawClient(url, { autoPong: false });
     const pings = countPings(client.ws);
     await nthPing(client.ws, 1, pings);

@@ -21,7 +21,13 @@ export {
 } from './ws-connection.js';
 export { serveStdio, type StdioRpcConnection, type StdioRpcOptions } from './stdio.js';
 export { startHeartbeat, type Heartbeat, type HeartbeatOptions } from './heartbeat.js';
-export { isLoopbackHost, isOriginAllowed, rejectUpgrade, tokenFromRequest, tokensEqual } from './auth.js';
+export {
+  isLoopbackHost,
+  isOriginAllowed,
+  rejectUpgrade,
+  tokenFromRequest,
+  tokensEqual,
+} from './auth.js';
 export {
   CLIENT_ERROR_CODES,
   connectStdioRpc,

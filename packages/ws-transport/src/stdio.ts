@@ -7,7 +7,12 @@ import { TetherError, type Logger } from '@tether/core';
 import { CloseSignal, type RpcConnection } from './connection.js';
 import { NO_LOGGER, serializeResponse, type Dispatcher } from './dispatcher.js';
 import { LineSplitter } from './lines.js';
-import { errorResponse, eventNotification, type EventMessage, type RpcResponse } from './protocol.js';
+import {
+  errorResponse,
+  eventNotification,
+  type EventMessage,
+  type RpcResponse,
+} from './protocol.js';
 import { WriteQueue } from './write-queue.js';
 
 export interface StdioRpcOptions {
@@ -84,7 +89,9 @@ export function serveStdio(
         `limit reached: message is over ${maxMessageBytes} bytes (${bytesSeen} seen)`,
         { limit: 'message_bytes', max_bytes: maxMessageBytes },
       );
-      sendResponse(errorResponse(null, { code: error.rpcCode, message: error.message, data: error.data }));
+      sendResponse(
+        errorResponse(null, { code: error.rpcCode, message: error.message, data: error.data }),
+      );
     },
   });
 
@@ -129,7 +136,10 @@ export function serveStdio(
       try {
         text = JSON.stringify(eventNotification(event));
       } catch (error) {
-        logger.error({ sessionId: event.session_id ?? null, err: error, type: event.type }, 'event not serialisable');
+        logger.error(
+          { sessionId: event.session_id ?? null, err: error, type: event.type },
+          'event not serialisable',
+        );
         return;
       }
       writeLine(text);

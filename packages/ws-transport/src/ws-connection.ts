@@ -9,7 +9,12 @@ import { WebSocket, type RawData } from 'ws';
 import { CloseSignal, type RpcConnection } from './connection.js';
 import { NO_LOGGER, serializeResponse, type Dispatcher } from './dispatcher.js';
 import { startHeartbeat } from './heartbeat.js';
-import { errorResponse, eventNotification, type EventMessage, type RpcResponse } from './protocol.js';
+import {
+  errorResponse,
+  eventNotification,
+  type EventMessage,
+  type RpcResponse,
+} from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
 
 export interface WebSocketRpcOptions {
@@ -80,7 +85,12 @@ export function attachWebSocketRpc(
   function terminateSlowConsumer(): void {
     ownClose ??= { code: 1006, reason: 'slow consumer' };
     logger.warn(
-      { sessionId: null, reason: 'slow_consumer', bufferedBytes: ws.bufferedAmount, maxBufferedBytes },
+      {
+        sessionId: null,
+        reason: 'slow_consumer',
+        bufferedBytes: ws.bufferedAmount,
+        maxBufferedBytes,
+      },
       'connection terminated',
     );
     ws.terminate();
@@ -107,7 +117,10 @@ export function attachWebSocketRpc(
 
   function onMessage(data: RawData, isBinary: boolean): void {
     if (isBinary) {
-      const error = new TetherError('TETHER_INVALID_REQUEST', 'invalid request: binary frames are not accepted');
+      const error = new TetherError(
+        'TETHER_INVALID_REQUEST',
+        'invalid request: binary frames are not accepted',
+      );
       sendResponse(errorResponse(null, { code: error.rpcCode, message: error.message }));
       return;
     }
@@ -115,19 +128,25 @@ export function attachWebSocketRpc(
     const bytes = rawLength(data);
     if (bytes > maxMessageBytes) {
       const message = `limit reached: message is ${bytes} bytes, the limit is ${maxMessageBytes}`;
-      refuse(null, new TetherError('TETHER_LIMIT_REACHED', message, {
-        limit: 'message_bytes',
-        max_bytes: maxMessageBytes,
-      }));
+      refuse(
+        null,
+        new TetherError('TETHER_LIMIT_REACHED', message, {
+          limit: 'message_bytes',
+          max_bytes: maxMessageBytes,
+        }),
+      );
       return;
     }
 
     const raw = rawToString(data);
     if (bucket && !bucket.tryTake()) {
-      refuse(raw, new TetherError('TETHER_LIMIT_REACHED', 'limit reached: too many requests', {
-        limit: 'rate',
-        per_second: options.rateLimit?.perSecond,
-      }));
+      refuse(
+        raw,
+        new TetherError('TETHER_LIMIT_REACHED', 'limit reached: too many requests', {
+          limit: 'rate',
+          per_second: options.rateLimit?.perSecond,
+        }),
+      );
       return;
     }
 
@@ -164,7 +183,10 @@ export function attachWebSocketRpc(
       try {
         text = JSON.stringify(eventNotification(event));
       } catch (error) {
-        logger.error({ sessionId: event.session_id ?? null, err: error, type: event.type }, 'event not serialisable');
+        logger.error(
+          { sessionId: event.session_id ?? null, err: error, type: event.type },
+          'event not serialisable',
+        );
         return;
       }
       sendText(text);

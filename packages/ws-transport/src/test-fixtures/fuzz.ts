@@ -24,13 +24,22 @@ export function malformedFrames(seed: number, count: number): string[] {
   };
   const junkValue = (depth = 0): unknown => {
     switch (int(depth > 2 ? 5 : 7)) {
-      case 0: return null;
-      case 1: return random() * 1e6 - 5e5;
-      case 2: return junkString(20);
-      case 3: return random() < 0.5;
-      case 4: return int(1000);
-      case 5: return Array.from({ length: int(4) }, () => junkValue(depth + 1));
-      default: return Object.fromEntries(Array.from({ length: int(4) }, () => [junkString(6), junkValue(depth + 1)]));
+      case 0:
+        return null;
+      case 1:
+        return random() * 1e6 - 5e5;
+      case 2:
+        return junkString(20);
+      case 3:
+        return random() < 0.5;
+      case 4:
+        return int(1000);
+      case 5:
+        return Array.from({ length: int(4) }, () => junkValue(depth + 1));
+      default:
+        return Object.fromEntries(
+          Array.from({ length: int(4) }, () => [junkString(6), junkValue(depth + 1)]),
+        );
     }
   };
   const badIds = [{}, [], true, false, 1.25, 2 ** 60, -(2 ** 60), 'i'.repeat(129), { id: 1 }];
@@ -44,12 +53,29 @@ export function malformedFrames(seed: number, count: number): string[] {
     () => '['.repeat(int(20000) + 1) + ']'.repeat(int(10)),
     () => JSON.stringify(junkValue()) ?? 'undefined',
     () => JSON.stringify([junkValue(), junkValue()]),
-    () => JSON.stringify({ jsonrpc: pick(['1.0', 2, null, '', '2.0 ', undefined]), id: int(100), method: 'echo' }),
+    () =>
+      JSON.stringify({
+        jsonrpc: pick(['1.0', 2, null, '', '2.0 ', undefined]),
+        id: int(100),
+        method: 'echo',
+      }),
     () => JSON.stringify({ jsonrpc: '2.0', id: pick(badIds), method: 'echo' }),
     () => JSON.stringify({ jsonrpc: '2.0', id: int(100), method: pick(nonStringMethods) }),
     () => JSON.stringify({ jsonrpc: '2.0', id: junkString(10), method: `x.${junkString(10)}` }),
-    () => JSON.stringify({ jsonrpc: '2.0', id: int(100), method: 'echo', params: pick([[], 3, 'p', null, true]) }),
-    () => JSON.stringify({ jsonrpc: '2.0', id: int(100), method: 'echo', params: { text: pick([1, null, {}, [], true]) } }),
+    () =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: int(100),
+        method: 'echo',
+        params: pick([[], 3, 'p', null, true]),
+      }),
+    () =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: int(100),
+        method: 'echo',
+        params: { text: pick([1, null, {}, [], true]) },
+      }),
     () => valid.replace(/[":,{}]/g, () => (random() < 0.3 ? pick(['', "'", ';', ' ', '\\']) : '"')),
     () => `${valid}${junkString(5)}x`,
     () => '\u0000'.repeat(int(50) + 1),

@@ -17,7 +17,10 @@ export interface TestServer {
 
 export async function startTestServer(
   dispatcher: Dispatcher,
-  options: WebSocketRpcOptions & { maxPayload?: number; onConnection?: (c: RpcConnection) => void } = {},
+  options: WebSocketRpcOptions & {
+    maxPayload?: number;
+    onConnection?: (c: RpcConnection) => void;
+  } = {},
 ): Promise<TestServer> {
   const http = createServer();
   const wss = new WebSocketServer({ server: http, maxPayload: options.maxPayload ?? 1024 * 1024 });

@@ -3,19 +3,22 @@
 import { createDispatcher, serveStdio, PROTOCOL_VERSION } from '../../dist/index.js';
 
 let connection;
-const dispatcher = createDispatcher({
-  'echo': { params: { text: { type: 'string' } }, handler: (params) => ({ text: params.text }) },
-  'emit': {
-    params: { count: { type: 'integer', min: 1, max: 1000 } },
-    handler: (params) => {
-      for (let seq = 1; seq <= params.count; seq += 1) {
-        connection.notify({ type: 'tick', session_id: 's1', seq, payload: { seq } });
-      }
-      return { emitted: params.count };
+const dispatcher = createDispatcher(
+  {
+    echo: { params: { text: { type: 'string' } }, handler: (params) => ({ text: params.text }) },
+    emit: {
+      params: { count: { type: 'integer', min: 1, max: 1000 } },
+      handler: (params) => {
+        for (let seq = 1; seq <= params.count; seq += 1) {
+          connection.notify({ type: 'tick', session_id: 's1', seq, payload: { seq } });
+        }
+        return { emitted: params.count };
+      },
     },
+    pid: { handler: () => ({ pid: process.pid }) },
   },
-  'pid': { handler: () => ({ pid: process.pid }) },
-}, { maxMessageBytes: 4096 });
+  { maxMessageBytes: 4096 },
+);
 
 connection = serveStdio(process.stdin, process.stdout, dispatcher);
 connection.notify({
