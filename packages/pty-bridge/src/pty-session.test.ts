@@ -5,7 +5,7 @@ import { SESSION_MARKER_ENV, isTetherError } from '@tether/core';
 import type { ExitStatus, Logger, TerminalOptions, TerminalProcess } from '@tether/core';
 import { leakCheck, markedProcesses, tempDir, uniqueMarker, waitFor } from '@tether/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { spawnPtySession } from './index.js';
+import { DRAIN_FALLBACK_MS, spawnPtySession } from './index.js';
 
 let marker = '';
 let dir: { path: string; remove(): Promise<void> };
@@ -24,13 +24,18 @@ afterEach(async () => {
   expect(leaks).toEqual({ marked: [], zombies: [] });
 });
 
-async function open(overrides: Partial<TerminalOptions> = {}, hooks = {}): Promise<TerminalProcess> {
+const PATH = process.env.PATH ?? '/usr/bin:/bin';
+
+async function open(
+  overrides: Partial<TerminalOptions> = {},
+  hooks = {},
+): Promise<TerminalProcess> {
   const terminal = await spawnPtySession(
     {
       cols: 80,
       rows: 24,
       cwd: dir.path,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir.path, [SESSION_MARKER_ENV]: marker },
+      env: { PATH, HOME: dir.path, [SESSION_MARKER_ENV]: marker },
       replayBytes: 1 << 20,
       killGraceMs: 300,
       ...overrides,
@@ -69,6 +74,9 @@ function record(terminal: TerminalProcess) {
   };
 }
 
+/** The same program writes its output to the terminal and, through tee, to "$F". */
+const BIG_OUTPUT_SCRIPT = 'stty -opost; head -c 300000 /dev/urandom | base64 | tee "$F"; exit 3';
+
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 function codeOf(run: () => unknown): string | undefined {
@@ -86,8 +94,8 @@ describe('spawnPtySession output', () => {
     for (let run = 0; run < 10; run += 1) {
       const file = join(dir.path, `expected-${run}`);
       const terminal = await open({
-        command: ['sh', '-c', 'stty -opost; head -c 300000 /dev/urandom | base64 | tee "$F"; exit 3'],
-        env: { PATH: process.env.PATH ?? '/bin', [SESSION_MARKER_ENV]: marker, F: file },
+        command: ['sh', '-c', BIG_OUTPUT_SCRIPT],
+        env: { PATH, [SESSION_MARKER_ENV]: marker, F: file },
       });
       const output = record(terminal);
 
@@ -107,7 +115,7 @@ describe('spawnPtySession output', () => {
     const file = join(dir.path, 'binary');
     const terminal = await open({
       command: ['sh', '-c', 'stty raw -opost; head -c 200000 /dev/urandom | tee "$F"'],
-      env: { PATH: process.env.PATH ?? '/bin', [SESSION_MARKER_ENV]: marker, F: file },
+      env: { PATH, [SESSION_MARKER_ENV]: marker, F: file },
       replayBytes: 65536,
     });
     const output = record(terminal);
@@ -127,7 +135,7 @@ describe('spawnPtySession output', () => {
     const file = join(dir.path, 'tail');
     const terminal = await open({
       command: ['sh', '-c', 'stty -opost; head -c 3000 /dev/urandom | base64 | tee "$F"; exit 5'],
-      env: { PATH: process.env.PATH ?? '/bin', [SESSION_MARKER_ENV]: marker, F: file },
+      env: { PATH, [SESSION_MARKER_ENV]: marker, F: file },
     });
     terminal.pause();
     const output = record(terminal);
@@ -143,6 +151,28 @@ describe('spawnPtySession output', () => {
     terminal.resume();
     expect(await output.exited).toEqual({ exitCode: 5, signal: null });
     expect(sha256(output.bytes())).toBe(sha256(await readFile(file)));
+  });
+
+  it('reports the exit after a bounded wait when a background job holds the pty open', async () => {
+    const script = 'setsid sh -c \'echo ok > "$F"; exec sleep 600\' & ' +
+      'while [ ! -s "$F" ]; do :; done; echo started; exit 4';
+    const terminal = await open({
+      command: ['sh', '-c', script],
+      env: { PATH, [SESSION_MARKER_ENV]: marker, F: join(dir.path, 'ok') },
+    });
+    const output = record(terminal);
+    const startMs = Date.now();
+
+    expect(await output.exited).toEqual({ exitCode: 4, signal: null });
+    expect(Date.now() - startMs).toBeGreaterThanOrEqual(DRAIN_FALLBACK_MS);
+    expect(Date.now() - startMs).toBeLessThan(DRAIN_FALLBACK_MS + 3000);
+    expect(output.text()).toContain('started');
+    // The job outlives the shell until the terminal is killed (afterEach's leak check).
+    expect((await markedProcesses(SESSION_MARKER_ENV, marker)).map((p) => p.command)).toEqual([
+      'sleep',
+    ]);
+    await terminal.kill();
+    expect(await markedProcesses(SESSION_MARKER_ENV, marker)).toEqual([]);
   });
 });
 
@@ -160,7 +190,7 @@ describe('spawnPtySession input and size', () => {
     const file = join(dir.path, 'input');
     const terminal = await open({
       command: ['sh', '-c', 'stty raw -echo -iexten; printf READY; head -c 1000000 > "$F"; exit 7'],
-      env: { PATH: process.env.PATH ?? '/bin', [SESSION_MARKER_ENV]: marker, F: file },
+      env: { PATH, [SESSION_MARKER_ENV]: marker, F: file },
     });
     const output = record(terminal);
     await waitFor(() => output.text().includes('READY'), { what: 'READY' });
@@ -191,7 +221,8 @@ describe('spawnPtySession input and size', () => {
     expect(terminal.resize(5000, 50)).toEqual({ cols: 1000, rows: 50 });
     expect([terminal.cols, terminal.rows]).toEqual([1000, 50]);
     for (const [cols, rows] of [[0, 10], [-3, 10], [1.5, 10], [Number.NaN, 10], [80, 0]]) {
-      expect(codeOf(() => terminal.resize(cols as number, rows as number))).toBe('TETHER_INVALID_PARAMS');
+      const code = codeOf(() => terminal.resize(cols as number, rows as number));
+      expect(code).toBe('TETHER_INVALID_PARAMS');
     }
     expect([terminal.cols, terminal.rows]).toEqual([1000, 50]);
 
@@ -224,6 +255,28 @@ describe('spawnPtySession input and size', () => {
       expect(codeOf(() => terminal.write('late\r'))).toBe('TETHER_TERMINAL_EXITED');
     }
     expect(await terminal.kill()).toEqual({ exitCode: 0, signal: null });
+    const lateListener = await new Promise<ExitStatus>((resolve) => terminal.onExit(resolve));
+    expect(lateListener).toEqual({ exitCode: 0, signal: null });
+  });
+
+  it('keeps delivering to other listeners when one throws, and logs it', async () => {
+    const errors: unknown[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (obj) => errors.push(obj),
+      child: () => logger,
+    };
+    const terminal = await open({ command: ['sh', '-c', 'echo one; echo two'] }, { logger });
+    terminal.onData(() => {
+      throw new Error('listener bug');
+    });
+    const output = record(terminal);
+
+    await output.exited;
+    expect(output.text()).toContain('two');
+    expect(errors.length).toBeGreaterThan(0);
   });
 
   it('refuses bad options before spawning anything', async () => {
@@ -254,7 +307,9 @@ describe('spawnPtySession backpressure and kill', () => {
     expect(terminal.endOffset).toBe(pausedOffset);
 
     terminal.resume();
-    await waitFor(() => terminal.endOffset > pausedOffset + 100_000, { what: 'output after resume' });
+    await waitFor(() => terminal.endOffset > pausedOffset + 100_000, {
+      what: 'output after resume',
+    });
   });
 
   it('kills the whole tree, escapees included, once for every caller', async () => {

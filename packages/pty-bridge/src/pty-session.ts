@@ -69,7 +69,8 @@ export class PtySession implements TerminalProcess {
       onFallbackClose: () =>
         options.logger?.debug({ pid: this.pid }, 'pty still held open after exit, closing'),
       onLateData: (data) => this.ptyOnData(data),
-      onDrainError: (err) => options.logger?.warn({ err, pid: this.pid }, 'pty drain stopped early'),
+      onDrainError: (err) =>
+        options.logger?.warn({ err, pid: this.pid }, 'pty drain stopped early'),
     });
     if (!this.readSide.isGuarded) {
       // LIMITATION: without node-pty's internals, output read after exit can be lost.
@@ -116,7 +117,9 @@ export class PtySession implements TerminalProcess {
       this.pty.resize(size.cols, size.rows);
     } catch (error) {
       // The fd closes as the child's exit is processed; a resize racing that is a late resize.
-      throw new TetherError('TETHER_TERMINAL_EXITED', undefined, { pid: this.pid }, { cause: error });
+      throw new TetherError('TETHER_TERMINAL_EXITED', undefined, { pid: this.pid }, {
+        cause: error,
+      });
     }
     this.cols = size.cols;
     this.rows = size.rows;
@@ -154,7 +157,8 @@ export class PtySession implements TerminalProcess {
       { killGraceMs: this.options.killGraceMs },
     );
     if (result.survivors.length > 0) {
-      this.options.logger?.error({ pid: this.pid, survivors: result.survivors }, 'pty reap left survivors');
+      const survivors = result.survivors;
+      this.options.logger?.error({ pid: this.pid, survivors }, 'pty reap left survivors');
     }
 
     // Killing overrides backpressure: what is left is bounded by the kernel's PTY buffer.
@@ -192,10 +196,9 @@ export class PtySession implements TerminalProcess {
 
     for (const subscription of this.ptySubscriptions) subscription.dispose();
     this.readSide.dispose();
-    this.options.logger?.info(
-      { pid: this.pid, ...status, bytes: this.endOffset, durationMs: Date.now() - this.spawnedAtMs },
-      'pty exited',
-    );
+    const durationMs = Date.now() - this.spawnedAtMs;
+    const fields = { pid: this.pid, ...status, bytes: this.endOffset, durationMs };
+    this.options.logger?.info(fields, 'pty exited');
 
     this.exitListeners.fire(status);
     this.exitListeners.clear();

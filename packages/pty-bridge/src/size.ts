@@ -12,7 +12,10 @@ export const MAX_ROWS = 1000;
  * values above the maximum are clamped rather than refused, so an oversized window still works.
  */
 export function clampTerminalSize(cols: unknown, rows: unknown): TerminalSize {
-  return { cols: clampDimension('cols', cols, MAX_COLS), rows: clampDimension('rows', rows, MAX_ROWS) };
+  return {
+    cols: clampDimension('cols', cols, MAX_COLS),
+    rows: clampDimension('rows', rows, MAX_ROWS),
+  };
 }
 
 function clampDimension(field: 'cols' | 'rows', value: unknown, max: number): number {

@@ -39,7 +39,8 @@ export async function spawnPtySession(
 
   let pty: IPty;
   try {
-    pty = spawn(file, args, { name: 'xterm-256color', ...size, cwd: options.cwd, env, encoding: null });
+    const cwd = options.cwd;
+    pty = spawn(file, args, { name: 'xterm-256color', ...size, cwd, env, encoding: null });
   } catch (error) {
     throw new TetherError('TETHER_SPAWN_FAILED', 'spawn failed: cannot start the terminal', {
       command: file,
