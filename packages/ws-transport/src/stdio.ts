@@ -62,6 +62,8 @@ export function serveStdio(
     },
   );
 
+  // LIMITATION: events pushed with notify() while the reader stalls queue without bound
+  // (pausing input only stops new requests). Fix: a maxBufferedBytes that ends the connection.
   function writeLine(text: string): void {
     // Lines are the framing: a raw newline can only appear escaped inside JSON strings.
     writer.write(`${text}\n`);
