@@ -64,7 +64,11 @@ async function readRuntimeFile(home: string): Promise<RuntimeFile> {
   }
 }
 
-async function connectUrl(url: string, token: string | null, source: string): Promise<GatewayConnection> {
+async function connectUrl(
+  url: string,
+  token: string | null,
+  source: string,
+): Promise<GatewayConnection> {
   const transport = await loadTransport();
   try {
     const client = await transport.connectWebSocketRpc(url, {

@@ -13,7 +13,14 @@ import {
   type RpcClient,
 } from './client.js';
 import type { Connector, GatewayConnection, TerminalRoute } from './connect.js';
-import { currentSession, initialState, reduce, type Action, type SessionInfo, type State } from './state.js';
+import {
+  currentSession,
+  initialState,
+  reduce,
+  type Action,
+  type SessionInfo,
+  type State,
+} from './state.js';
 
 export interface ControllerOptions {
   reconnectMinMs?: number;
@@ -65,6 +72,10 @@ export class GatewayController {
     return this.connection?.terminal ?? null;
   }
 
+  notify(text: string, isError = false): void {
+    this.dispatch({ type: 'notice', text, isError });
+  }
+
   dispatch(action: Action): void {
     this.state = reduce(this.state, action);
     for (const listener of this.listeners) listener();
@@ -93,7 +104,7 @@ export class GatewayController {
     const { sessions } = await client.request<{ sessions: SessionInfo[] }>('session.list');
     this.dispatch({ type: 'connected', sessions });
     this.reconnectDelayMs = this.options.reconnectMinMs ?? RECONNECT_MIN_MS;
-    if (isReconnect) this.dispatch({ type: 'notice', text: `reconnected to ${connection.description}` });
+    if (isReconnect) this.notify(`reconnected to ${connection.description}`);
 
     // Re-attach whatever was current before the drop, so its missed events are replayed; if
     // the gateway lost it, the attach's 4001 is what tells the user.
@@ -105,6 +116,9 @@ export class GatewayController {
     this.dispatch({ type: 'event', event });
     if (event.type === 'session.closed' && event.session_id) {
       this.attachedIds.delete(event.session_id);
+      // A shutting-down gateway may keep the socket open until it exits; dropping it now
+      // starts the reconnect loop, which finds the gateway's successor.
+      if (event.payload['reason'] === 'shutdown') this.connection?.client.close();
     }
     for (const listener of this.eventListeners) listener(event);
   }
@@ -135,7 +149,7 @@ export class GatewayController {
     try {
       connection = await this.connector();
     } catch (error) {
-      this.dispatch({ type: 'notice', text: `reconnecting… (${describeError(error)})`, isError: true });
+      this.notify(`reconnecting… (${describeError(error)})`, true);
       this.scheduleReconnect();
       return;
     }
@@ -144,7 +158,7 @@ export class GatewayController {
     } catch (error) {
       // The new connection broke during set-up; its onClose schedules the next attempt,
       // and if it is still open we drop it so that happens.
-      this.dispatch({ type: 'notice', text: `reconnect failed: ${describeError(error)}`, isError: true });
+      this.notify(`reconnect failed: ${describeError(error)}`, true);
       if (connection.client.isOpen) connection.client.close();
       else this.scheduleReconnect();
     }
@@ -184,7 +198,8 @@ export class GatewayController {
   }
 
   async createSession(): Promise<SessionInfo> {
-    const { session } = await this.requireClient().request<{ session: SessionInfo }>('session.create', {});
+    const client = this.requireClient();
+    const { session } = await client.request<{ session: SessionInfo }>('session.create', {});
     this.attachedIds.add(session.session_id);
     this.dispatch({ type: 'session-opened', session });
     return session;
@@ -232,7 +247,7 @@ export class GatewayController {
   /** Runs a user action, turning a failure into the status line instead of a crash. */
   run(action: () => Promise<unknown>): void {
     action().catch((error: unknown) => {
-      this.dispatch({ type: 'notice', text: describeError(error), isError: true });
+      this.notify(describeError(error), true);
     });
   }
 

@@ -26,23 +26,31 @@ function parseOrExit(): CliOptions {
   }
 }
 
-async function openTerminal(controller: GatewayController, sessionId: string): Promise<AttachResult> {
+async function openTerminal(
+  controller: GatewayController,
+  sessionId: string,
+): Promise<AttachResult> {
   const client = controller.client;
   const route = controller.terminalRoute;
-  if (!client || !route) return { reason: 'error', message: 'not connected to the gateway', offset: 0 };
+  if (!client || !route) {
+    return { reason: 'error', message: 'not connected to the gateway', offset: 0 };
+  }
 
   const state = controller.getState();
   const session = state.sessions.find((known) => known.session_id === sessionId);
   const cols = process.stdout.columns || 80;
   const rows = process.stdout.rows || 24;
+  let offset = state.ptyOffset[sessionId] ?? 0;
   if (!session?.pty) {
     await client.request('pty.open', { session_id: sessionId, cols, rows });
+    offset = 0;
   }
 
-  const offset = state.ptyOffset[sessionId] ?? 0;
   const io = { stdin: process.stdin, stdout: process.stdout };
   process.stdout.write(CLEAR_SCREEN);
-  process.stdout.write(`[tether] terminal of "${session?.title ?? sessionId}"; Ctrl-] detaches\r\n`);
+  const hint = offset > 0 ? ' (press Enter for a fresh prompt)' : '';
+  const title = session?.title ?? sessionId;
+  process.stdout.write(`[tether] terminal of "${title}"; Ctrl-] detaches${hint}\r\n`);
   if (route.kind === 'ws') {
     return attachOverWebSocket(io, { rpcUrl: route.rpcUrl, token: route.token, sessionId, offset });
   }
@@ -88,10 +96,10 @@ async function main(): Promise<void> {
     openTerminal(controller, sessionId)
       .then((result) => {
         controller.dispatch({ type: 'pty-offset', sessionId, offset: result.offset });
-        controller.dispatch({ type: 'notice', text: result.message, isError: result.reason === 'error' });
+        controller.notify(result.message, result.reason === 'error');
       })
       .catch((error: unknown) => {
-        controller.dispatch({ type: 'notice', text: `terminal: ${describeError(error)}`, isError: true });
+        controller.notify(`terminal: ${describeError(error)}`, true);
       })
       .finally(() => {
         isAttaching = false;

@@ -130,10 +130,13 @@ function applySessionEvent(state: State, sessionId: string, event: EventMessage)
       return appendLine(state, sessionId, exit);
     }
     case 'pty.exit':
-      return appendLine(state, sessionId, `[terminal exited ${String(payload['exit_code'] ?? '')}]`);
+      // A new terminal starts its byte count at 0 again.
+      state = { ...state, ptyOffset: { ...state.ptyOffset, [sessionId]: 0 } };
+      return appendLine(state, sessionId, `[terminal exited ${String(payload['exit_code'])}]`);
     case 'worker.exit': {
       const restarting = payload['restarting'] ? ', restarting' : '';
-      return appendLine(state, sessionId, `[worker exited ${String(payload['exit_code'])}${restarting}]`);
+      const exit = String(payload['exit_code']);
+      return appendLine(state, sessionId, `[worker exited ${exit}${restarting}]`);
     }
     case 'warning':
       return { ...state, notice: { text: String(payload['message'] ?? 'warning'), isError: true } };
@@ -199,7 +202,8 @@ export function reduce(state: State, action: Action): State {
         next = appendLine(next, action.session.session_id, '[earlier events were dropped]');
       }
       for (const event of action.events) {
-        next = applyEvent(next, { ...event, session_id: event.session_id ?? action.session.session_id });
+        const sessionId = event.session_id ?? action.session.session_id;
+        next = applyEvent(next, { ...event, session_id: sessionId });
       }
       return next;
     }

@@ -121,7 +121,8 @@ export function attachOverWebSocket(
     socket.on('open', () => {
       // The SIGWINCH-less first resize happened before the socket was open; repeat it now.
       if (io.stdout.columns && io.stdout.rows) {
-        socket.send(JSON.stringify({ type: 'resize', cols: io.stdout.columns, rows: io.stdout.rows }));
+        const { columns: cols, rows } = io.stdout;
+        socket.send(JSON.stringify({ type: 'resize', cols, rows }));
       }
       for (const bytes of pending.splice(0)) socket.send(bytes, { binary: true });
     });

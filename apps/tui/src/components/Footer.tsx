@@ -24,7 +24,9 @@ export function Footer({ sessionCount, connection, notice }: FooterProps): React
       <Text wrap="truncate">
         <Text bold>{sessionCountLabel(sessionCount)}</Text>
         {connection === 'connected' ? null : (
-          <Text color="red"> · {connection === 'reconnecting' ? 'reconnecting…' : 'connecting…'}</Text>
+          <Text color="red">
+            {connection === 'reconnecting' ? ' · reconnecting…' : ' · connecting…'}
+          </Text>
         )}
         <Text dimColor> · {KEY_HINTS}</Text>
       </Text>

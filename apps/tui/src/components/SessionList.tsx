@@ -17,9 +17,10 @@ export function SessionList({ sessions, currentId, width }: SessionListProps): R
       {sessions.map((session) => {
         const isCurrent = session.session_id === currentId;
         const running = session.running ? '●' : ' ';
+        const marker = isCurrent ? '›' : ' ';
         return (
           <Text key={session.session_id} inverse={isCurrent} wrap="truncate">
-            {isCurrent ? '›' : ' '} {running} {session.title} · {session.status} · {session.attached} att
+            {marker} {running} {session.title} · {session.status} · {session.attached} att
           </Text>
         );
       })}
