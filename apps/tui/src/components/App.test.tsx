@@ -41,7 +41,7 @@ describe('App', () => {
     await screen('> echo hello-app');
     view.stdin.write('\r');
 
-    await screen('[exit 0 in 3 ms]').catch((error) => { console.log(view.lastFrame()); throw error; });
+    await screen('[exit 0 in 3 ms]');
     expect(client.calls.map((call) => call.method)).toEqual(['session.list', 'session.create', 'prompt.submit']);
     expect(client.calls[2]?.params).toEqual({ session_id: 's1', text: 'echo hello-app' });
     expect(view.lastFrame()).toContain('$ echo hello-app');

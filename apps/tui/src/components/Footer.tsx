@@ -19,7 +19,9 @@ export function Footer({ sessionCount, connection, notice }: FooterProps): React
   return (
     <Box flexDirection="column" paddingX={1}>
       {notice ? (
-        <Text color={notice.isError ? 'red' : 'yellow'} wrap="truncate">{notice.text}</Text>
+        <Text color={notice.isError ? 'red' : 'yellow'} wrap="truncate">
+          {notice.text.replace(/\s*\n\s*/g, ' ')}
+        </Text>
       ) : null}
       <Text wrap="truncate">
         <Text bold>{sessionCountLabel(sessionCount)}</Text>
