@@ -153,6 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   registry.startReapers();
 
   let server: Server | null = null;
+  let wss: WebSocketServer | null = null;
   let url: string | null = null;
   let port: number | null = null;
   let stdioDone: Promise<void> | null = null;
@@ -166,9 +167,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stdioDone = connection.done;
   } else {
     server = createServer(createHttpHandler({ token, metrics: metrics.registry, health: () => health() }));
-    const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes * 2 });
+    const sockets = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes * 2 });
+    wss = sockets;
     server.on('upgrade', (req, socket, head) =>
-      routeUpgrade(req, socket, head, { wss, token, config, dispatcher, greet, registry, logger: log }),
+      routeUpgrade(req, socket, head, { wss: sockets, token, config, dispatcher, greet, registry, logger: log }),
     );
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
@@ -207,8 +209,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await store.forgetProcesses({ instanceId }).catch((error: unknown) => {
       log.warn({ sessionId: null, err: error }, 'could not forget process records');
     });
+    // Clients have had `session.closed`; now say goodbye so none of them holds the exit open.
+    for (const socket of wss?.clients ?? []) socket.close(1001, 'gateway shutting down');
     await (store as SqlSessionStore).close();
     server?.closeAllConnections();
+    for (const socket of wss?.clients ?? []) socket.terminate();
     await closingServer;
     if (!options.stdio) await removeRuntimeFile(config.home, instanceId);
     log.info(
