@@ -35,7 +35,7 @@ export async function waitFor<T>(
   }
 }
 
-interface ProcInfo {
+export interface ProcInfo {
   pid: number;
   ppid: number;
   state: string;
