@@ -146,8 +146,10 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
       params: { ...sessionIdParam, since_seq: { type: 'integer', optional: true, min: 0 } },
       handler(params: { session_id: string; since_seq?: number }, { connection }) {
         const session = registry.require(params.session_id);
-        attach(session, connection);
+        // Snapshot before attaching: the attach's own status event goes out live, and must
+        // not come back a second time inside the replay.
         const replay = session.eventsSince(params.since_seq ?? session.seq);
+        attach(session, connection);
         return { session: session.view(), events: replay.events, truncated: replay.truncated };
       },
     },
