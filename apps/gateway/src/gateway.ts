@@ -35,6 +35,7 @@ import { servePtySocket } from './pty-socket.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 import { SessionRuntime } from './session-runtime.js';
 import { sweepDeadInstances } from './startup-sweep.js';
+import { startGuardian } from './guardian-launcher.js';
 import { VERSION } from './version.js';
 
 export interface GatewayOptions {
@@ -88,6 +89,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     runId: null,
     instanceId,
   });
+  const guardian = startGuardian(instanceId, config.killGraceMs, log);
+  const guardianStat = guardian ? await readProcStat(guardian.pid) : null;
+  if (guardian && guardianStat) {
+    await store.recordProcess({
+      pid: guardian.pid,
+      startTime: guardianStat.startTime,
+      kind: 'guardian',
+      sessionId: null,
+      runId: null,
+      instanceId,
+    });
+  }
   const sweep = await sweepDeadInstances(store, instanceId, config.killGraceMs, log);
   log.info({ ...sweep, sessionId: null }, 'start-up sweep done');
 
@@ -216,6 +229,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     for (const socket of wss?.clients ?? []) socket.terminate();
     await closingServer;
     if (!options.stdio) await removeRuntimeFile(config.home, instanceId);
+    // Our own teardown is done; the guardian's sweep now finds nothing and it exits.
+    guardian?.release();
     log.info(
       { sessionId: null, reason, closed: results.length, durationMs: Math.round(clock.now() - startedMs) },
       'gateway stopped',
