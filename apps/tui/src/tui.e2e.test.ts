@@ -50,7 +50,7 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
         return test(last) ? last : null;
       }, { what, timeoutMs: 15_000, intervalMs: 100 });
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}\n--- gateway stderr (tail) ---\n${gatewayStderr.slice(-2000)}`);
+      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}\n--- gateway stderr (tail) ---\n${gatewayStderr.slice(-2000)}`, { cause: error });
     }
   };
 

@@ -31,10 +31,6 @@ function send(message: ChildMessage): void {
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Runs the worker in this process until its parent goes or asks it to shut down. Expects an
  * IPC channel and stdin as a pipe from the parent: EOF on either counts as parent death.
