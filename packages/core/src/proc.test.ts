@@ -1,12 +1,22 @@
 import { spawn } from 'node:child_process';
 import { leakCheck, uniqueMarker, waitFor, markedProcesses } from '@tether/test-utils';
 import { describe, expect, it } from 'vitest';
-import { findProcesses, parseProcStat, reapProcesses } from './proc.js';
+import { findProcesses, listProcStats, parseProcStat, reapProcesses } from './proc.js';
 
 describe('parseProcStat', () => {
   it('parses a command name holding spaces and parentheses', () => {
     const stat = parseProcStat('123 (a b) c)) S 1 123 123 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0');
     expect(stat).toMatchObject({ pid: 123, ppid: 1, pgrp: 123, sid: 123, state: 'S', startTime: 98765 });
+  });
+});
+
+describe('listProcStats', () => {
+  it('shares one /proc scan between concurrent callers', async () => {
+    const [first, second] = await Promise.all([listProcStats(), listProcStats()]);
+    expect(first).toBe(second);
+    expect(first.some((stat) => stat.pid === process.pid)).toBe(true);
+    const later = await listProcStats();
+    expect(later).not.toBe(first);
   });
 });
 

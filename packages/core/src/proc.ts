@@ -48,11 +48,62 @@ export function parseProcStat(text: string): ProcStat | null {
   return { pid, ppid, pgrp, sid, state, startTime };
 }
 
-export async function listProcStats(): Promise<ProcStat[]> {
+let scanInFlight: Promise<ProcStat[]> | null = null;
+
+/**
+ * Every process on the machine. Concurrent callers share one scan: a mass teardown of
+ * hundreds of sessions then costs a few /proc walks, not one per session.
+ */
+export function listProcStats(): Promise<ProcStat[]> {
+  scanInFlight ??= scanProc().finally(() => {
+    scanInFlight = null;
+  });
+  return scanInFlight;
+}
+
+async function scanProc(): Promise<ProcStat[]> {
+  const uptime = await readFile('/proc/uptime', 'utf8');
+  uptimeTicks = Number.parseFloat(uptime) * TICKS_PER_S;
   const names = await readdir('/proc');
   const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
   const stats = await Promise.all(pids.map((pid) => readProcStat(pid)));
   return stats.filter((stat): stat is ProcStat => stat !== null);
+}
+
+/**
+ * A process's environment is fixed at exec, so it is read once per process (pid and start
+ * time) and kept while the process exists. Entries of processes gone are dropped each scan.
+ */
+const envCache = new Map<string, Promise<Map<string, string> | null>>();
+
+/** Clock ticks per second for /proc start times (USER_HZ, 100 on Linux). */
+const TICKS_PER_S = 100;
+/** A process younger than this may not have exec'd yet: an unmarked answer is not kept. */
+const YOUNG_PROCESS_TICKS = 2 * TICKS_PER_S;
+let uptimeTicks = 0;
+
+function cachedEnv(stat: ProcStat): Promise<Map<string, string> | null> {
+  const key = `${stat.pid}:${stat.startTime}`;
+  const cached = envCache.get(key);
+  if (cached) return cached;
+  const env = readProcEnv(stat.pid);
+  envCache.set(key, env);
+  const isYoung = uptimeTicks - stat.startTime < YOUNG_PROCESS_TICKS;
+  if (isYoung) {
+    // Between fork and exec a child still shows its parent's environment; only keep the
+    // answer once it carries a marker (exec keeps it) or the process is old enough.
+    void env.then((vars) => {
+      const isMarked = vars !== null && [...vars.keys()].some((name) => name.startsWith('TETHER_'));
+      if (!isMarked) envCache.delete(key);
+    });
+  }
+  return env;
+}
+
+function pruneEnvCache(stats: ProcStat[]): void {
+  if (envCache.size <= stats.length) return;
+  const live = new Set(stats.map((stat) => `${stat.pid}:${stat.startTime}`));
+  for (const key of envCache.keys()) if (!live.has(key)) envCache.delete(key);
 }
 
 /** The environment of a process, or null when it is gone or unreadable. */
@@ -98,8 +149,13 @@ export async function findProcesses(query: ProcessQuery): Promise<number[]> {
 
   const markers = query.markers ?? [];
   if (markers.length > 0) {
+    pruneEnvCache(stats);
+    // Zombies have an empty environ and exec may not have happened yet for a fresh fork,
+    // so neither is cached: a zombie is never a kill target and a fresh fork is re-read.
     const candidates = stats.filter((stat) => !found.has(stat.pid) && stat.pid !== process.pid);
-    const envs = await Promise.all(candidates.map((stat) => readProcEnv(stat.pid)));
+    const envs = await Promise.all(
+      candidates.map((stat) => (stat.state === 'Z' ? Promise.resolve(null) : cachedEnv(stat))),
+    );
     candidates.forEach((stat, index) => {
       const env = envs[index];
       if (env && markers.some((marker) => env.get(marker.key) === marker.value)) found.add(stat.pid);
