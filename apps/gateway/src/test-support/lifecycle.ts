@@ -42,3 +42,61 @@ export function raceComplaints(gateway: GatewayProcess): string[] {
     .split('\n')
     .filter((line) => /ESRCH|unhandled rejection|uncaught exception|UnhandledPromise/i.test(line));
 }
+
+export interface RawRpc {
+  socket: WebSocket;
+  events: Array<{ type: string; session_id?: string; payload: Record<string, any> }>;
+  request(method: string, params?: object): Promise<any>;
+  /** Waits for the first event (seen or to come) that matches. */
+  next(match: (event: RawRpc['events'][number]) => boolean): Promise<RawRpc['events'][number]>;
+}
+
+/** A JSON-RPC client on a bare `ws` socket, so a test can destroy the TCP socket itself. */
+export async function rawRpc(gateway: GatewayProcess): Promise<RawRpc> {
+  const socket = new WebSocket(`ws://127.0.0.1:${gateway.port}/rpc`, {
+    headers: { authorization: `Bearer ${gateway.token}` },
+  });
+  const pending = new Map<number, { resolve(value: any): void; reject(error: any): void }>();
+  const events: RawRpc['events'] = [];
+  const listeners = new Set<() => void>();
+  socket.on('message', (data: Buffer) => {
+    const message = JSON.parse(data.toString('utf8'));
+    if (message.id !== undefined && pending.has(message.id)) {
+      const waiter = pending.get(message.id)!;
+      pending.delete(message.id);
+      if (message.error) waiter.reject(message.error);
+      else waiter.resolve(message.result);
+      return;
+    }
+    if (message.method === 'event') events.push(message.params);
+    else if (message.params?.type) events.push(message.params);
+    for (const listener of listeners) listener();
+  });
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('unexpected-response', () => reject(new Error('rpc upgrade refused')));
+  });
+  let nextId = 1;
+  return {
+    socket,
+    events,
+    request(method, params) {
+      const id = nextId++;
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) }));
+      return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+    },
+    next(match) {
+      return new Promise((resolve) => {
+        const check = () => {
+          const found = events.find(match);
+          if (!found) return;
+          listeners.delete(check);
+          resolve(found);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
