@@ -30,8 +30,9 @@ import { WebSocketServer } from 'ws';
 import { ClientTracker } from './clients.js';
 import { createHttpHandler } from './http.js';
 import { createMethods } from './methods.js';
-import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { createMetrics } from './metrics.js';
 import { servePtySocket } from './pty-socket.js';
+import { PtySocketStats, registerPtyGauges } from './pty-socket-stats.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 import { SessionRuntime } from './session-runtime.js';
 import { sweepDeadInstances } from './startup-sweep.js';
@@ -120,6 +121,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   const metrics = createMetrics(registry, store, instanceId);
+  const ptyStats = new PtySocketStats();
+  registerPtyGauges(metrics.registry, ptyStats);
   registry.onClosed((_session, result) => {
     metrics.closed.inc({ reason: result.reason });
     metrics.teardownSeconds.observe(result.durationMs / 1000);
@@ -183,7 +186,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const sockets = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes * 2 });
     wss = sockets;
     server.on('upgrade', (req, socket, head) =>
-      routeUpgrade(req, socket, head, { wss: sockets, token, config, dispatcher, greet, registry, logger: log }),
+      routeUpgrade(req, socket, head, {
+        wss: sockets, token, config, dispatcher, greet, registry, ptyStats, logger: log,
+      }),
     );
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
@@ -247,6 +252,7 @@ interface UpgradeDeps {
   dispatcher: Dispatcher;
   greet: (connection: RpcConnection) => void;
   registry: SessionRegistry;
+  ptyStats: PtySocketStats;
   logger: Logger;
 }
 
@@ -279,7 +285,12 @@ function routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: 
         decodeURIComponent(ptyMatch[1]!),
         offset,
         deps.registry,
-        { highWatermarkBytes: PTY_HIGH_WATERMARK_BYTES, lowWatermarkBytes: PTY_LOW_WATERMARK_BYTES },
+        {
+          highWatermarkBytes: PTY_HIGH_WATERMARK_BYTES,
+          lowWatermarkBytes: PTY_LOW_WATERMARK_BYTES,
+          stallMs: secondsToMs(deps.config.ptyStallS),
+          stats: deps.ptyStats,
+        },
         deps.logger,
       );
       return;

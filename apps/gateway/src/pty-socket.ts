@@ -1,5 +1,6 @@
 import type { Disposable, LiveSession, Logger, SessionRegistry, TerminalProcess } from '@tether/core';
 import type { RawData, WebSocket } from 'ws';
+import type { PtySocketStats } from './pty-socket-stats.js';
 
 export const PTY_CLOSE = {
   badToken: 4401,
@@ -16,6 +17,9 @@ export interface PtySocketOptions {
   /** Pause the terminal while this many sent bytes are not yet written to the socket. */
   highWatermarkBytes: number;
   lowWatermarkBytes: number;
+  /** A socket that keeps the terminal paused this long is cut off; 0 = never. */
+  stallMs: number;
+  stats?: PtySocketStats;
 }
 
 /**
@@ -58,32 +62,43 @@ export function servePtySocket(
     }),
   );
 
-  let unwrittenBytes = 0;
-  let isPausedByUs = false;
-  const send = (data: Buffer) => {
-    unwrittenBytes += data.length;
-    ws.send(data, { binary: true }, () => {
-      unwrittenBytes -= data.length;
-      if (isPausedByUs && unwrittenBytes <= options.lowWatermarkBytes) {
-        isPausedByUs = false;
-        terminal.resume();
-      }
-    });
-    if (!isPausedByUs && unwrittenBytes > options.highWatermarkBytes) {
-      isPausedByUs = true;
+  const state = options.stats?.add() ?? { unsentBytes: 0, isPaused: false };
+  let stallTimer: NodeJS.Timeout | undefined;
+  const onStalled = () => {
+    // The client stopped reading: its backlog stays, but the terminal must not stay frozen
+    // for everyone else, so the socket goes (the session itself is unaffected).
+    log.warn({ reason: 'pty_stalled', unsentBytes: state.unsentBytes }, 'pty client cut off');
+    ws.terminate();
+  };
+  const setPaused = (isPaused: boolean) => {
+    state.isPaused = isPaused;
+    if (isPaused) {
       terminal.pause();
+      if (options.stallMs > 0) stallTimer = setTimeout(onStalled, options.stallMs);
+      return;
     }
+    clearTimeout(stallTimer);
+    terminal.resume();
+  };
+  const send = (data: Buffer) => {
+    state.unsentBytes += data.length;
+    options.stats?.noteUnsent(state);
+    ws.send(data, { binary: true }, () => {
+      state.unsentBytes -= data.length;
+      if (state.isPaused && state.unsentBytes <= options.lowWatermarkBytes) setPaused(false);
+    });
+    if (!state.isPaused && state.unsentBytes > options.highWatermarkBytes) setPaused(true);
   };
 
   if (replay.data.length > 0) send(replay.data);
   const subscriptions: Disposable[] = [];
   const releaseAll = () => {
     for (const subscription of subscriptions.splice(0)) subscription.dispose();
-    if (isPausedByUs) {
-      isPausedByUs = false;
-      terminal.resume();
-    }
+    options.stats?.remove(state);
+    if (state.isPaused) setPaused(false);
   };
+  // Registered before any early return, so every socket leaves the stats and unpauses.
+  ws.on('close', releaseAll);
 
   if (terminal.exitStatus) {
     ws.close(PTY_CLOSE.exited, 'terminal exited');
@@ -118,7 +133,6 @@ export function servePtySocket(
     }
     handleControl(ws, toBuffer(data).toString('utf8'), terminal, session, registry);
   });
-  ws.on('close', releaseAll);
   ws.on('error', (error) => log.debug({ err: error }, 'pty socket error'));
 }
 

@@ -27,6 +27,8 @@ export interface TetherConfig {
   allowOrigins: string[];
   maxMessageBytes: number;
   rateLimitPerS: number;
+  /** A /pty client that keeps the terminal paused this long is disconnected (0 = never). */
+  ptyStallS: number;
   logLevel: string;
 }
 
@@ -174,6 +176,11 @@ export const KNOBS: readonly KnobDescriptor[] = [
     key: 'rateLimitPerS', flag: '--rate-limit-per-s', env: 'TETHER_RATE_LIMIT_PER_S',
     kind: 'integer', default: 200, min: 1, max: 1_000_000,
     description: 'messages per second per connection',
+  },
+  {
+    key: 'ptyStallS', flag: '--pty-stall-s', env: 'TETHER_PTY_STALL_S', kind: 'seconds',
+    default: 60, min: 0, max: DAY_S,
+    description: 'disconnect a terminal client that stopped reading this long (0 = never)',
   },
   {
     key: 'logLevel', flag: '--log-level', env: 'TETHER_LOG_LEVEL', kind: 'string',

@@ -75,6 +75,7 @@ describe('loadConfig defaults', () => {
       allowOrigins: [],
       maxMessageBytes: 1_048_576,
       rateLimitPerS: 200,
+      ptyStallS: 60,
       logLevel: 'info',
     };
     expect(config).toEqual(expected);
