@@ -205,8 +205,20 @@ export class GatewayController {
     return session;
   }
 
-  /** Plain text is a prompt, `/…` a slash command; a session is created first if none. */
-  async submit(text: string): Promise<void> {
+  /**
+   * Plain text is a prompt, `/…` a slash command; a session is created first if none.
+   * Submits run one after another, so lines pasted together keep their order and share the
+   * session the first one created.
+   */
+  submit(text: string): Promise<void> {
+    const next = this.submitQueue.then(() => this.submitNow(text));
+    this.submitQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private submitQueue: Promise<void> = Promise.resolve();
+
+  private async submitNow(text: string): Promise<void> {
     const trimmed = text.trim();
     if (trimmed === '') return;
     const session = currentSession(this.state) ?? (await this.createSession());

@@ -49,6 +49,19 @@ describe('App', () => {
     view.unmount();
   });
 
+  it('treats a line break inside one input chunk as Enter, submitting each line in order', async () => {
+    const client = new FakeClient();
+    const { view, screen } = await renderApp(client);
+    await screen('0 sessions');
+    view.stdin.write('echo one\r/help\rpartial');
+    await screen('ran /help');
+    await screen('> partial');
+    const submitted = client.calls.filter((call) => call.method !== 'session.list');
+    expect(submitted.map((call) => call.method)).toEqual(['session.create', 'prompt.submit', 'slash.exec']);
+    expect(submitted[1]?.params).toEqual({ session_id: 's1', text: 'echo one' });
+    view.unmount();
+  });
+
   it('sends slash commands to slash.exec and shows their output', async () => {
     const client = new FakeClient();
     const { view, screen } = await renderApp(client);

@@ -46,15 +46,21 @@ export function App({ controller, onQuit, onOpenTerminal }: AppProps): React.JSX
         if (target) return onOpenTerminal(target.session_id);
         return controller.dispatch({ type: 'notice', text: 'no session yet: ^N creates one' });
       }
-      if (key.return) {
+      const submitDraft = () => {
         const text = draftRef.current;
         setDraft(() => '');
-        return controller.run(() => controller.submit(text));
-      }
+        controller.run(() => controller.submit(text));
+      };
+      if (key.return) return submitDraft();
       if (key.backspace || key.delete) return setDraft((value) => value.slice(0, -1));
       if (key.ctrl || key.meta || key.escape || input === '') return;
-      // Pasted text may carry newlines; the line editor keeps one line.
-      setDraft((value) => value + input.replace(/[\r\n]+/g, ' '));
+      // Keys typed fast (or pasted) arrive as one chunk: a line break inside it is an Enter,
+      // so each finished line is submitted in order and the rest stays in the draft.
+      const lines = input.split(/\r\n|\r|\n/);
+      lines.forEach((line, index) => {
+        setDraft((value) => value + line);
+        if (index < lines.length - 1) submitDraft();
+      });
     },
     [controller, onOpenTerminal, onQuit, setDraft],
   );
