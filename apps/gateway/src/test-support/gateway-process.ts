@@ -44,9 +44,11 @@ export async function startGatewayProcess(
   let hasExited = false;
   void exited.then(() => (hasExited = true));
 
-  const runtime = await waitFor(
+  const exitedEarly = exited.then(({ code, signal }) => {
+    throw new Error(`gateway exited early (code ${code}, signal ${signal}): ${stderr}`);
+  });
+  const readRuntime = waitFor(
     async () => {
-      if (hasExited) throw new Error(`gateway exited early: ${stderr}`);
       const info = JSON.parse(await readFile(join(home, 'gateway.json'), 'utf8')) as {
         url: string;
         port: number;
@@ -58,6 +60,8 @@ export async function startGatewayProcess(
     },
     { timeoutMs: 20_000, what: 'gateway runtime file' },
   );
+  const runtime = await Promise.race([readRuntime, exitedEarly]);
+  exitedEarly.catch(() => undefined);
 
   return {
     child,
