@@ -12,19 +12,33 @@ import { join } from 'node:path';
 const require = createRequire(import.meta.url);
 
 /** The built gateway entry (apps/gateway/dist/main.js through the workspace link). */
-export const GATEWAY_MAIN = join(require.resolve('tether-gateway/package.json'), '..', 'dist', 'main.js');
+export const GATEWAY_MAIN = join(
+  require.resolve('tether-gateway/package.json'),
+  '..',
+  'dist',
+  'main.js',
+);
 
 /** Life-cycle knobs small enough that grace, idle and heartbeat fire many times in a soak. */
 export const SOAK_GATEWAY_ARGS = [
-  '--grace-s', '0.5',
-  '--idle-ttl-s', '5',
-  '--reap-interval-s', '0.2',
-  '--kill-grace-ms', '200',
-  '--heartbeat-interval-s', '1',
-  '--heartbeat-timeout-s', '1',
-  '--watchdog-grace-s', '0.5',
-  '--worker-timeout-s', '10',
-  '--rate-limit-per-s', '100000',
+  '--grace-s',
+  '0.5',
+  '--idle-ttl-s',
+  '5',
+  '--reap-interval-s',
+  '0.2',
+  '--kill-grace-ms',
+  '200',
+  '--heartbeat-interval-s',
+  '1',
+  '--heartbeat-timeout-s',
+  '1',
+  '--watchdog-grace-s',
+  '0.5',
+  '--worker-timeout-s',
+  '10',
+  '--rate-limit-per-s',
+  '100000',
 ];
 
 export interface SoakGateway {
@@ -53,12 +67,25 @@ function cleanEnv(): Record<string, string> {
 
 const STOP_TIMEOUT_MS = 30_000;
 
-export async function startSoakGateway(extraArgs: string[] = [], startTimeoutMs = 20_000): Promise<SoakGateway> {
+export async function startSoakGateway(
+  extraArgs: string[] = [],
+  startTimeoutMs = 20_000,
+): Promise<SoakGateway> {
   const home = await mkdtemp(join(tmpdir(), 'tether-soak-'));
   const token = `soak-${Math.random().toString(36).slice(2)}`;
   const child = spawn(
     process.execPath,
-    [GATEWAY_MAIN, '--port', '0', '--home', home, '--token', token, ...SOAK_GATEWAY_ARGS, ...extraArgs],
+    [
+      GATEWAY_MAIN,
+      '--port',
+      '0',
+      '--home',
+      home,
+      '--token',
+      token,
+      ...SOAK_GATEWAY_ARGS,
+      ...extraArgs,
+    ],
     { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const logPath = join(home, 'gateway.log');

@@ -4,7 +4,7 @@
  * session the gateway no longer lists, and no zombie hanging off the gateway.
  */
 import { markedProcesses, scrapeMetrics, zombieChildren, type ProcEntry } from './probes.js';
-import type { SoakContext } from './state.js';
+import { forgetSession, type SoakContext } from './state.js';
 
 export interface CheckResult {
   isSettled: boolean;
@@ -25,36 +25,43 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function sample(context: SoakContext) {
   const { port, token } = context.gateway;
   const before = await scrapeMetrics(port, token, context.lagWindows);
-  const listed = (await context.observer.request<{ sessions: Array<{ session_id: string }> }>('session.list'))
-    .sessions;
+  const listed = (
+    await context.observer.request<{ sessions: Array<{ session_id: string }> }>('session.list')
+  ).sessions;
   const after = await scrapeMetrics(port, token, context.lagWindows);
   const gauges = ['tether_registry_size', 'tether_sessions', 'tether_open_runs'];
   const isStable =
     gauges.every((name) => before.get(name) === after.get(name)) &&
     [before, after].every(
-      (metrics) => metrics.get('tether_sessions_closing') === 0 && metrics.get('tether_outbox_pending') === 0,
+      (metrics) =>
+        metrics.get('tether_sessions_closing') === 0 && metrics.get('tether_outbox_pending') === 0,
     );
   return { before, after, listed, isStable };
 }
 
 /** Waits (bounded) for a stable sample, then evaluates the invariants on it. */
-export async function checkInvariants(context: SoakContext, leakRecheckMs: number): Promise<CheckResult> {
+export async function checkInvariants(
+  context: SoakContext,
+  leakRecheckMs: number,
+): Promise<CheckResult> {
   let current = await sample(context);
   for (let attempt = 0; !current.isStable && attempt < SETTLE_ATTEMPTS; attempt += 1) {
     await delay(SETTLE_PAUSE_MS);
     current = await sample(context);
   }
   const listedIds = new Set(current.listed.map((session) => session.session_id));
-  context.sessions.forEach((_session, id) => {
-    if (!listedIds.has(id)) context.sessions.delete(id);
-  });
+  for (const id of [...context.sessions.keys()]) if (!listedIds.has(id)) forgetSession(context, id);
 
   const registry = current.after.get('tether_registry_size') ?? Number.NaN;
   const gaugeSessions = current.after.get('tether_sessions') ?? Number.NaN;
   const openRuns = current.after.get('tether_open_runs') ?? Number.NaN;
   const listed = listedIds.size;
   const drift = current.isStable
-    ? Math.max(Math.abs(listed - registry), Math.abs(registry - openRuns), Math.abs(listed - gaugeSessions))
+    ? Math.max(
+        Math.abs(listed - registry),
+        Math.abs(registry - openRuns),
+        Math.abs(listed - gaugeSessions),
+      )
     : 0;
 
   return {
@@ -78,14 +85,17 @@ async function confirmedLeaks(
   listedIds: Set<string>,
   recheckMs: number,
 ): Promise<ProcEntry[]> {
-  const isOrphan = (entry: ProcEntry, ids: Set<string>) => entry.sessionId !== null && !ids.has(entry.sessionId);
-  const candidates = (await markedProcesses(context.gateway.instanceId)).filter((entry) => isOrphan(entry, listedIds));
+  const isOrphan = (entry: ProcEntry, ids: Set<string>) =>
+    entry.sessionId !== null && !ids.has(entry.sessionId);
+  const candidates = (await markedProcesses(context.gateway.instanceId)).filter((entry) =>
+    isOrphan(entry, listedIds),
+  );
   if (candidates.length === 0) return [];
   await delay(recheckMs);
   const relisted = new Set(
-    (await context.observer.request<{ sessions: Array<{ session_id: string }> }>('session.list')).sessions.map(
-      (session) => session.session_id,
-    ),
+    (
+      await context.observer.request<{ sessions: Array<{ session_id: string }> }>('session.list')
+    ).sessions.map((session) => session.session_id),
   );
   const still = await markedProcesses(context.gateway.instanceId);
   const key = (entry: ProcEntry) => `${entry.pid}:${entry.startTime}`;

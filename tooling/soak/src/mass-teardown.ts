@@ -25,7 +25,11 @@ export interface MassTeardownResult {
   passed: boolean;
 }
 
-async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
+async function inBatches<T>(
+  items: T[],
+  size: number,
+  run: (item: T) => Promise<unknown>,
+): Promise<void> {
   for (let index = 0; index < items.length; index += size) {
     await Promise.all(items.slice(index, index + size).map(run));
   }
@@ -38,21 +42,32 @@ export async function runMassTeardown(options: {
   const progress = options.onProgress ?? (() => {});
   // Nothing may reap the sessions while they are being set up: long idle and grace.
   const gateway = await startSoakGateway([
-    '--idle-ttl-s', '3600', '--grace-s', '600', '--max-sessions', String(options.sessions + 10),
+    '--idle-ttl-s',
+    '3600',
+    '--grace-s',
+    '600',
+    '--max-sessions',
+    String(options.sessions + 10),
   ]);
   const client = await SoakClient.connect(gateway.port, gateway.token);
   const setupStarted = performance.now();
   const ids: string[] = [];
-  await inBatches(Array.from({ length: options.sessions }, (_, index) => index), 8, async () => {
-    const { session } = await client.request<{ session: { session_id: string } }>(
-      'session.create',
-      { title: 'mass', pty: { cols: 80, rows: 24 } },
-      60_000,
-    );
-    ids.push(session.session_id);
-  });
+  await inBatches(
+    Array.from({ length: options.sessions }, (_, index) => index),
+    8,
+    async () => {
+      const { session } = await client.request<{ session: { session_id: string } }>(
+        'session.create',
+        { title: 'mass', pty: { cols: 80, rows: 24 } },
+        60_000,
+      );
+      ids.push(session.session_id);
+    },
+  );
   progress(`${ids.length} sessions with terminals`);
-  await inBatches(ids, 4, (id) => client.request('slash.exec', { session_id: id, command: '/status' }, 60_000));
+  await inBatches(ids, 4, (id) =>
+    client.request('slash.exec', { session_id: id, command: '/status' }, 60_000),
+  );
   const workers = (await markedProcesses(gateway.instanceId)).filter(
     (entry) => entry.ppid === gateway.pid && entry.cmdline.includes('--parent-pid'),
   ).length;
@@ -91,8 +106,10 @@ export async function runMassTeardown(options: {
     left = await markedProcesses(gateway.instanceId);
   }
   const leftProcesses = left.filter((entry) => entry.sessionId !== null).length;
-  const leftListed = (await client.request<{ sessions: unknown[] }>('session.list')).sessions.length;
-  const leftOpenRuns = (await scrapeMetrics(gateway.port, gateway.token)).get('tether_open_runs') ?? Number.NaN;
+  const leftListed = (await client.request<{ sessions: unknown[] }>('session.list')).sessions
+    .length;
+  const leftOpenRuns =
+    (await scrapeMetrics(gateway.port, gateway.token)).get('tether_open_runs') ?? Number.NaN;
   const zombies = (await zombieChildren(gateway.pid)).length;
   client.close();
   const gatewayExit = await gateway.stop();
@@ -102,7 +119,11 @@ export async function runMassTeardown(options: {
     markedAfterStop = (await markedProcesses(gateway.instanceId)).length;
   }
   const passed =
-    leftProcesses === 0 && leftListed === 0 && leftOpenRuns === 0 && zombies === 0 && gatewayExit.code === 0 &&
+    leftProcesses === 0 &&
+    leftListed === 0 &&
+    leftOpenRuns === 0 &&
+    zombies === 0 &&
+    gatewayExit.code === 0 &&
     markedAfterStop === 0;
   if (passed) await gateway.removeHome();
   return {

@@ -5,7 +5,14 @@
 import WebSocket from 'ws';
 import { findWorker, markedProcesses } from './probes.js';
 import { SoakClient } from './rpc-client.js';
-import { countFault, remember, type ClientSlot, type KnownSession, type SoakContext } from './state.js';
+import {
+  countFault,
+  forgetSession,
+  remember,
+  type ClientSlot,
+  type KnownSession,
+  type SoakContext,
+} from './state.js';
 
 export type OperationKind =
   | 'connect'
@@ -13,6 +20,7 @@ export type OperationKind =
   | 'vanish'
   | 'halfOpen'
   | 'create'
+  | 'resume'
   | 'attach'
   | 'detach'
   | 'promptShort'
@@ -27,16 +35,27 @@ export type OperationKind =
   | 'storeHiccup'
   | 'burst';
 
-const SHORT_COMMANDS = ['echo soak', 'true', 'printf "%s" abc', 'exit 3', 'ls / > /dev/null', 'echo $$'];
+const SHORT_COMMANDS = [
+  'echo soak',
+  'true',
+  'printf "%s" abc',
+  'exit 3',
+  'ls / > /dev/null',
+  'echo $$',
+];
 // The first keeps the turn's pipe open (the turn lasts as long as the sleep); the others not.
-const FORK_COMMANDS = ['sleep 30 &', 'sleep 30 > /dev/null 2>&1 & echo forked', 'nohup sleep 30 > /dev/null 2>&1 &'];
+const FORK_COMMANDS = [
+  'sleep 30 &',
+  'sleep 30 > /dev/null 2>&1 & echo forked',
+  'nohup sleep 30 > /dev/null 2>&1 &',
+];
 const SLASH_COMMANDS = ['/help', '/status', '/title soak', '/history', '/env', '/nope'];
 const PTY_INPUTS = [
   'echo hi\r',
   'sleep 30 &\r',
   'setsid sleep 30 &\r',
   'nohup sleep 30 > /dev/null 2>&1 &\r',
-  "sh -c 'trap \"\" HUP TERM; sleep 30' &\r",
+  'sh -c \'trap "" HUP TERM; sleep 30\' &\r',
   'exit\r',
 ];
 
@@ -51,6 +70,7 @@ export function operationWeights(context: SoakContext): Record<OperationKind, nu
     vanish: context.clients.length > 1 ? 3 : 0,
     halfOpen: context.clients.some((slot) => slot.isProxied) ? 1 : 0,
     create: hasClients && roomForSessions ? 10 : 0,
+    resume: hasClients && roomForSessions && context.closedIds.length > 0 ? 2 : 0,
     attach: session * 7,
     detach: session * 4,
     promptShort: session * 8,
@@ -86,7 +106,8 @@ async function connect(context: SoakContext): Promise<void> {
   remember(context, `connect ${name}${isProxied ? ' via proxy' : ''}`);
   const client = await SoakClient.connect(port, context.gateway.token);
   client.onEvent((event) => {
-    if (event.type === 'session.closed' && event.session_id) context.sessions.delete(event.session_id);
+    if (event.type === 'session.closed' && event.session_id)
+      forgetSession(context, event.session_id);
   });
   context.clients.push({ name, client, isProxied });
 }
@@ -103,7 +124,7 @@ function withSession(
       await run(context, slot, session);
     } catch (error) {
       // 4001: the session is gone (reaped, closed by another op); stop targeting it.
-      if ((error as { code?: number }).code === 4001) context.sessions.delete(session.id);
+      if ((error as { code?: number }).code === 4001) forgetSession(context, session.id);
       throw error;
     }
   };
@@ -114,16 +135,25 @@ async function create(context: SoakContext): Promise<void> {
   const hasPty = context.prng.chance(0.5);
   const closeOnDisconnect = context.prng.chance(0.25);
   remember(context, `create by ${slot.name} pty=${hasPty} cod=${closeOnDisconnect}`);
-  const { session } = await slot.client.request<{ session: { session_id: string } }>('session.create', {
-    title: 'soak',
-    close_on_disconnect: closeOnDisconnect,
-    ...(hasPty ? { pty: { cols: 80, rows: 24 } } : {}),
+  const { session } = await slot.client.request<{ session: { session_id: string } }>(
+    'session.create',
+    {
+      title: 'soak',
+      close_on_disconnect: closeOnDisconnect,
+      ...(hasPty ? { pty: { cols: 80, rows: 24 } } : {}),
+    },
+  );
+  context.sessions.set(session.session_id, {
+    id: session.session_id,
+    hasPty,
+    closeOnDisconnect,
+    ptySocket: null,
   });
-  context.sessions.set(session.session_id, { id: session.session_id, hasPty, closeOnDisconnect, ptySocket: null });
 }
 
 function ptySocket(context: SoakContext, session: KnownSession): Promise<WebSocket> {
-  if (session.ptySocket && session.ptySocket.readyState === WebSocket.OPEN) return Promise.resolve(session.ptySocket);
+  if (session.ptySocket && session.ptySocket.readyState === WebSocket.OPEN)
+    return Promise.resolve(session.ptySocket);
   const { port, token } = context.gateway;
   const socket = new WebSocket(`ws://127.0.0.1:${port}/pty/${session.id}`, {
     headers: { authorization: `Bearer ${token}` },
@@ -150,7 +180,11 @@ function ptySocket(context: SoakContext, session: KnownSession): Promise<WebSock
 }
 
 async function killWorkerOf(context: SoakContext, session: KnownSession): Promise<boolean> {
-  const worker = findWorker(await markedProcesses(context.gateway.instanceId), session.id, context.gateway.pid);
+  const worker = findWorker(
+    await markedProcesses(context.gateway.instanceId),
+    session.id,
+    context.gateway.pid,
+  );
   if (!worker) return false;
   try {
     process.kill(worker.pid, 'SIGKILL');
@@ -190,6 +224,24 @@ export const OPERATIONS: Record<OperationKind, (context: SoakContext) => Promise
     forgetClient(context, slot);
   },
   create,
+  async resume(context) {
+    const slot = pickClient(context);
+    const sessionId = context.prng.pick(context.closedIds)!;
+    remember(context, `resume ${sessionId.slice(0, 8)} by ${slot.name}`);
+    const { session } = await slot.client.request<{ session: { session_id: string } }>(
+      'session.resume',
+      {
+        session_id: sessionId,
+      },
+    );
+    context.closedIds = context.closedIds.filter((id) => id !== sessionId);
+    context.sessions.set(session.session_id, {
+      id: session.session_id,
+      hasPty: false,
+      closeOnDisconnect: false,
+      ptySocket: null,
+    });
+  },
   attach: withSession('attach', (_context, slot, session) =>
     slot.client.request('session.attach', { session_id: session.id }),
   ),
@@ -197,16 +249,25 @@ export const OPERATIONS: Record<OperationKind, (context: SoakContext) => Promise
     slot.client.request('session.detach', { session_id: session.id }),
   ),
   promptShort: withSession('prompt.short', (context, slot, session) =>
-    slot.client.request('prompt.submit', { session_id: session.id, text: context.prng.pick(SHORT_COMMANDS)! }),
+    slot.client.request('prompt.submit', {
+      session_id: session.id,
+      text: context.prng.pick(SHORT_COMMANDS)!,
+    }),
   ),
   promptFork: withSession('prompt.fork', (context, slot, session) =>
-    slot.client.request('prompt.submit', { session_id: session.id, text: context.prng.pick(FORK_COMMANDS)! }),
+    slot.client.request('prompt.submit', {
+      session_id: session.id,
+      text: context.prng.pick(FORK_COMMANDS)!,
+    }),
   ),
   promptLong: withSession('prompt.long', (_context, slot, session) =>
     slot.client.request('prompt.submit', { session_id: session.id, text: 'sleep 5' }),
   ),
   slash: withSession('slash', (context, slot, session) =>
-    slot.client.request('slash.exec', { session_id: session.id, command: context.prng.pick(SLASH_COMMANDS)! }),
+    slot.client.request('slash.exec', {
+      session_id: session.id,
+      command: context.prng.pick(SLASH_COMMANDS)!,
+    }),
   ),
   ptyInput: withSession('pty.input', async (context, _slot, session) => {
     const input = context.prng.pick(PTY_INPUTS)!;
@@ -219,13 +280,15 @@ export const OPERATIONS: Record<OperationKind, (context: SoakContext) => Promise
   ),
   close: withSession('close', async (context, slot, session) => {
     await slot.client.request('session.close', { session_id: session.id });
-    context.sessions.delete(session.id);
+    forgetSession(context, session.id);
   }),
   interrupt: withSession('interrupt', async (context, slot, session) => {
     countFault(context, 'interrupt');
     await slot.client.request('session.interrupt', { session_id: session.id });
   }),
-  killWorker: withSession('kill-worker', (context, _slot, session) => killWorkerOf(context, session)),
+  killWorker: withSession('kill-worker', (context, _slot, session) =>
+    killWorkerOf(context, session),
+  ),
   async storeHiccup(context) {
     const holdMs = context.prng.int(50, 400);
     remember(context, `store-hiccup ${holdMs} ms`);
@@ -243,9 +306,10 @@ export const OPERATIONS: Record<OperationKind, (context: SoakContext) => Promise
     ];
     if (context.prng.chance(0.5) && context.clients.length > 1) dropClient(context, slot, 'vanish');
     const results = await Promise.allSettled(calls);
-    context.sessions.delete(session.id);
+    forgetSession(context, session.id);
     const failed = results.find(
-      (result): result is PromiseRejectedResult => result.status === 'rejected' && !isExpected(result.reason),
+      (result): result is PromiseRejectedResult =>
+        result.status === 'rejected' && !isExpected(result.reason),
     );
     if (failed) throw failed.reason;
   }),
@@ -258,6 +322,7 @@ const EXPECTED_CODES = new Set<number | string>([
   4040, // the unknown slash command the soak sends on purpose
   4100, // terminal not open or exited
   5030, // worker failed (crashed, or restart limit reached after kills)
+  5032, // spawn failed: the soak killed the worker before it was ready
   -1, // our client went away (vanish, half-open) while the call was in flight
   'pty4404',
   'pty4409',

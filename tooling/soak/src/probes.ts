@@ -101,9 +101,16 @@ export async function markedProcesses(instanceId: string): Promise<ProcEntry[]> 
 }
 
 /** The session's command worker: a marked direct child of the gateway started as the worker. */
-export function findWorker(entries: ProcEntry[], sessionId: string, gatewayPid: number): ProcEntry | undefined {
+export function findWorker(
+  entries: ProcEntry[],
+  sessionId: string,
+  gatewayPid: number,
+): ProcEntry | undefined {
   return entries.find(
-    (entry) => entry.sessionId === sessionId && entry.ppid === gatewayPid && entry.cmdline.includes('--parent-pid'),
+    (entry) =>
+      entry.sessionId === sessionId &&
+      entry.ppid === gatewayPid &&
+      entry.cmdline.includes('--parent-pid'),
   );
 }
 
@@ -112,7 +119,9 @@ export async function zombieChildren(parentPid: number): Promise<number[]> {
   let children: string[] = [];
   try {
     // Linux lists a thread's children here; the gateway's children hang off its main thread.
-    children = (await readFile(`/proc/${parentPid}/task/${parentPid}/children`, 'utf8')).trim().split(/\s+/);
+    children = (await readFile(`/proc/${parentPid}/task/${parentPid}/children`, 'utf8'))
+      .trim()
+      .split(/\s+/);
   } catch {
     // The parent is gone: its zombies were re-parented and reaped by init.
     return [];

@@ -44,7 +44,9 @@ export class HalfOpenProxy {
 
   async stop(): Promise<void> {
     for (const link of this.links) this.drop(link);
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 
   private link(client: Socket): void {

@@ -6,20 +6,25 @@ const lag = (figures: LagFigures | null) =>
   figures ? `p50 ${ms(figures.p50S)}, p99 ${ms(figures.p99S)}, max ${ms(figures.maxS)}` : 'n/a';
 
 export function formatReport(report: SoakReport): string {
+  const verdict = report.passed ? 'PASSED' : 'FAILED';
+  const limited = report.isTimeLimited ? ' (stopped by the time limit)' : '';
+  const { final } = report;
   const lines = [
-    `soak ${report.passed ? 'PASSED' : 'FAILED'}: seed ${report.seed}, ${report.operations}/${report.requested} operations` +
-      `${report.isTimeLimited ? ' (stopped by the time limit)' : ''} in ${report.elapsedS.toFixed(1)} s`,
+    `soak ${verdict}: seed ${report.seed}, ${report.operations}/${report.requested} operations` +
+      `${limited} in ${report.elapsedS.toFixed(1)} s`,
     `  operations/s        ${report.operationsPerS.toFixed(1)} (checks included)`,
     `  leaked processes    ${report.leakedProcesses}`,
-    `  count drift (max)   ${report.countDrift} over ${report.checks} checks (${report.unsettledChecks} unsettled)`,
+    `  count drift (max)   ${report.countDrift} over ${report.checks} checks ` +
+      `(${report.unsettledChecks} unsettled)`,
     `  zombies (max)       ${report.maxZombies}`,
-    `  open runs at end    ${report.final.openRunsAtEnd} (listed ${report.final.listedAtEnd}, ` +
-      `registry ${report.final.registryAtEnd}, session processes ${report.final.markedAtEnd}, ` +
-      `zombies ${report.final.zombiesAtEnd})`,
-    `  gateway exit        ${JSON.stringify(report.final.gatewayExit)}; marked processes after stop ` +
-      `${report.final.markedAfterStop}`,
+    `  open runs at end    ${final.openRunsAtEnd} (listed ${final.listedAtEnd}, ` +
+      `registry ${final.registryAtEnd}, session processes ${final.markedAtEnd}, ` +
+      `zombies ${final.zombiesAtEnd})`,
+    `  gateway exit        ${JSON.stringify(final.gatewayExit)}; marked processes after stop ` +
+      `${final.markedAfterStop}`,
     `  event-loop lag      at end: ${lag(report.lagAtEnd)}`,
-    `                      over the run: ${lag(report.lagOverRun)} (median p50, max p99, max of windows)`,
+    `                      over the run: ${lag(report.lagOverRun)}`,
+    '                      (median p50, max p99, max of the per-scrape windows)',
     `  operations          ${JSON.stringify(report.opsByKind)}`,
     `  faults              ${JSON.stringify(report.faults)}`,
     `  answered errors     ${JSON.stringify(report.errors)}`,
@@ -29,11 +34,18 @@ export function formatReport(report: SoakReport): string {
   if (!report.passed) {
     lines.push('  failures:');
     for (const failure of report.failures.slice(0, 30)) lines.push(`    - ${failure}`);
-    if (report.leakSamples.length) lines.push('  leaked:', ...report.leakSamples.map((line) => `    ${line}`));
+    if (report.leakSamples.length)
+      lines.push('  leaked:', ...report.leakSamples.map((line) => `    ${line}`));
     if (report.gatewayErrorSamples.length) {
-      lines.push('  gateway error lines:', ...report.gatewayErrorSamples.map((line) => `    ${line}`));
+      lines.push(
+        '  gateway error lines:',
+        ...report.gatewayErrorSamples.map((line) => `    ${line}`),
+      );
     }
-    lines.push('  operations before the first failure:', ...report.failingTrail.map((line) => `    ${line}`));
+    lines.push(
+      '  operations before the first failure:',
+      ...report.failingTrail.map((line) => `    ${line}`),
+    );
     lines.push(`  gateway log: ${report.logPath}`);
   }
   return `${lines.join('\n')}\n`;

@@ -4,7 +4,13 @@
  * a report. Bounded by the operation count and a wall-clock limit.
  */
 import { checkInvariants, type CheckResult } from './invariants.js';
-import { OPERATIONS, errorKind, isExpected, operationWeights, type OperationKind } from './operations.js';
+import {
+  OPERATIONS,
+  errorKind,
+  isExpected,
+  operationWeights,
+  type OperationKind,
+} from './operations.js';
 import { markedProcesses, scrapeMetrics, summarizeLag, type LagWindow } from './probes.js';
 import { Prng } from './prng.js';
 import { HalfOpenProxy } from './proxy.js';
@@ -83,6 +89,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     observer: await SoakClient.connect(gateway.port, gateway.token),
     clients: [],
     sessions: new Map(),
+    closedIds: [],
     maxClients: options.maxClients ?? 4,
     maxSessions: options.maxSessions ?? 10,
     trail: [],
@@ -110,13 +117,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     checks += 1;
     if (!result.isSettled) unsettledChecks += 1;
     if (result.drift > 0) {
-      fail(`${label}: counts disagree (listed ${result.listed}, registry ${result.registry}, open runs ${result.openRuns})`);
+      fail(
+        `${label}: counts disagree (listed ${result.listed}, registry ${result.registry}, ` +
+          `open runs ${result.openRuns})`,
+      );
     }
     countDrift = Math.max(countDrift, result.drift);
     if (result.leaked.length > 0) {
       leakedProcesses += result.leaked.length;
       for (const entry of result.leaked) {
-        if (leakSamples.length < 20) leakSamples.push(`pid ${entry.pid} session ${entry.sessionId}: ${entry.cmdline}`);
+        if (leakSamples.length < 20)
+          leakSamples.push(`pid ${entry.pid} session ${entry.sessionId}: ${entry.cmdline}`);
         // Bounded clean-up of what the gateway left: these carry our gateway's marker.
         try {
           process.kill(entry.pid, 'SIGKILL');
@@ -124,9 +135,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           // Already gone.
         }
       }
-      fail(`${label}: ${result.leaked.length} leaked process(es): ${result.leaked.map((entry) => entry.cmdline).join(' | ')}`);
+      fail(
+        `${label}: ${result.leaked.length} leaked process(es): ` +
+          result.leaked.map((entry) => entry.cmdline).join(' | '),
+      );
     }
-    if (result.zombies.length > 0) fail(`${label}: zombie children of the gateway: ${result.zombies.join(', ')}`);
+    if (result.zombies.length > 0)
+      fail(`${label}: zombie children of the gateway: ${result.zombies.join(', ')}`);
     maxZombies = Math.max(maxZombies, result.zombies.length);
   };
 
@@ -151,11 +166,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         () => undefined,
         (error: unknown) => {
           const errorName = `${kind}:${errorKind(error)}`;
-          context.counters.errorsByKind.set(errorName, (context.counters.errorsByKind.get(errorName) ?? 0) + 1);
+          context.counters.errorsByKind.set(
+            errorName,
+            (context.counters.errorsByKind.get(errorName) ?? 0) + 1,
+          );
           if (isExpected(error)) return;
           remember(context, `  -> unexpected ${errorName}`);
           if (context.counters.unexpected.length < 30) {
-            context.counters.unexpected.push(`step ${step} ${errorName}: ${(error as Error).message}`);
+            context.counters.unexpected.push(
+              `step ${step} ${errorName}: ${(error as Error).message}`,
+            );
           }
           fail(`step ${step}: unexpected error ${errorName}: ${(error as Error).message}`);
         },
@@ -174,7 +194,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       if ((step + 1) % 500 === 0) {
         const seconds = (performance.now() - startedAt) / 1000;
-        progress(`${step + 1} operations, ${(operations / seconds).toFixed(1)} ops/s, ${context.sessions.size} sessions`);
+        progress(
+          `${step + 1} operations, ${(operations / seconds).toFixed(1)} ops/s, ` +
+            `${context.sessions.size} sessions`,
+        );
       }
     }
     await Promise.all(inFlight);
@@ -191,7 +214,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   if (failures.length === 0) await gateway.removeHome();
 
   const lagOverRun = summarizeLag(context.lagWindows);
-  if (gateway.errorLines.count > 0) fail(`gateway logged ${gateway.errorLines.count} error line(s)`);
+  if (gateway.errorLines.count > 0)
+    fail(`gateway logged ${gateway.errorLines.count} error line(s)`);
 
   return {
     seed: options.seed,
@@ -218,7 +242,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     failures,
     failingTrail,
     logPath: gateway.logPath,
-    reproduce: `pnpm soak --count ${options.count} --seed ${options.seed}`,
+    reproduce:
+      `pnpm soak --count ${options.count} --seed ${options.seed}` +
+      (options.storeHiccup === false ? ' --no-store-hiccup' : '') +
+      (options.maxSessions !== undefined ? ` --max-sessions ${options.maxSessions}` : '') +
+      (options.checkEvery !== undefined ? ` --check-every ${options.checkEvery}` : ''),
     passed: failures.length === 0,
   };
 }

@@ -32,6 +32,8 @@ export interface SoakContext {
   observer: SoakClient;
   clients: ClientSlot[];
   sessions: Map<string, KnownSession>;
+  /** Sessions seen closing, newest last (bounded): targets for session.resume. */
+  closedIds: string[];
   maxClients: number;
   maxSessions: number;
   trail: string[];
@@ -46,6 +48,14 @@ export interface SoakContext {
 }
 
 export const TRAIL_LENGTH = 60;
+const CLOSED_IDS_KEPT = 50;
+
+/** The session is gone from the gateway's list; it may be resumed later. */
+export function forgetSession(context: SoakContext, sessionId: string): void {
+  if (!context.sessions.delete(sessionId)) return;
+  context.closedIds.push(sessionId);
+  if (context.closedIds.length > CLOSED_IDS_KEPT) context.closedIds.shift();
+}
 
 export function remember(context: SoakContext, line: string): void {
   context.trail.push(line);
