@@ -7,4 +7,8 @@ export const sharedTestConfig = {
   pool: 'forks',
   fileParallelism: false,
   passWithNoTests: true,
+  // Terminals in tests run /bin/sh, not the developer's login shell: a test that kills a
+  // shell mid-start-up can leave an rc file's lock behind (pyenv's rehash lock, seen here),
+  // and then every later interactive bash stalls for a minute waiting on it.
+  env: { SHELL: '/bin/sh' },
 };
