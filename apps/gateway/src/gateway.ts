@@ -36,6 +36,7 @@ import { PtySocketStats, registerPtyGauges } from './pty-socket-stats.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 import { SessionRuntime } from './session-runtime.js';
 import { sweepDeadInstances } from './startup-sweep.js';
+import { failFastOnBusyLock } from './store-busy.js';
 import { startGuardian } from './guardian-launcher.js';
 import { VERSION } from './version.js';
 
@@ -105,6 +106,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const sweep = await sweepDeadInstances(store, instanceId, config.killGraceMs, log);
   log.info({ ...sweep, sessionId: null }, 'start-up sweep done');
 
+  await failFastOnBusyLock(store);
   const registry = new SessionRegistry({
     instanceId,
     clock,
