@@ -62,6 +62,8 @@ export interface Gateway {
 /** Per-socket watermarks for the terminal stream (unwritten bytes). */
 const PTY_HIGH_WATERMARK_BYTES = 1024 * 1024;
 const PTY_LOW_WATERMARK_BYTES = 256 * 1024;
+/** Largest terminal input frame (a paste); larger ones close the socket with 1009. */
+const PTY_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const WORKER_MAX_RESTARTS = 5;
 const WORKER_RESTART_WINDOW_MS = 60_000;
 
@@ -104,9 +106,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   }
   const sweep = await sweepDeadInstances(store, instanceId, config.killGraceMs, log);
+  await failFastOnBusyLock(store);
   log.info({ ...sweep, sessionId: null }, 'start-up sweep done');
 
-  await failFastOnBusyLock(store);
   const registry = new SessionRegistry({
     instanceId,
     clock,
@@ -172,6 +174,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   let server: Server | null = null;
   let wss: WebSocketServer | null = null;
+  let ptyWss: WebSocketServer | null = null;
   let url: string | null = null;
   let port: number | null = null;
   let stdioDone: Promise<void> | null = null;
@@ -186,10 +189,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   } else {
     server = createServer(createHttpHandler({ token, metrics: metrics.registry, health: () => health() }));
     const sockets = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes * 2 });
+    // Terminal input frames are raw pastes, not RPC messages: they get their own, larger bound.
+    const ptySockets = new WebSocketServer({ noServer: true, maxPayload: PTY_MAX_FRAME_BYTES });
     wss = sockets;
+    ptyWss = ptySockets;
     server.on('upgrade', (req, socket, head) =>
       routeUpgrade(req, socket, head, {
-        wss: sockets, token, config, dispatcher, greet, registry, ptyStats, logger: log,
+        wss: sockets, ptyWss: ptySockets, token, config, dispatcher, greet, registry, ptyStats, logger: log,
       }),
     );
     await new Promise<void>((resolve, reject) => {
@@ -230,10 +236,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       log.warn({ sessionId: null, err: error }, 'could not forget process records');
     });
     // Clients have had `session.closed`; now say goodbye so none of them holds the exit open.
-    for (const socket of wss?.clients ?? []) socket.close(1001, 'gateway shutting down');
+    const allSockets = () => [...(wss?.clients ?? []), ...(ptyWss?.clients ?? [])];
+    for (const socket of allSockets()) socket.close(1001, 'gateway shutting down');
     await (store as SqlSessionStore).close();
     server?.closeAllConnections();
-    for (const socket of wss?.clients ?? []) socket.terminate();
+    for (const socket of allSockets()) socket.terminate();
     await closingServer;
     if (!options.stdio) await removeRuntimeFile(config.home, instanceId);
     // Our own teardown is done; the guardian's sweep now finds nothing and it exits.
@@ -249,6 +256,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
 interface UpgradeDeps {
   wss: WebSocketServer;
+  ptyWss: WebSocketServer;
   token: string;
   config: TetherConfig;
   dispatcher: Dispatcher;
@@ -278,7 +286,8 @@ function routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: 
     return;
   }
 
-  deps.wss.handleUpgrade(req, socket, head, (ws) => {
+  const server = ptyMatch ? deps.ptyWss : deps.wss;
+  server.handleUpgrade(req, socket, head, (ws) => {
     if (ptyMatch) {
       const offsetText = url.searchParams.get('offset');
       const offset = offsetText !== null && /^\d+$/.test(offsetText) ? Number(offsetText) : null;

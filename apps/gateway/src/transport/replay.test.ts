@@ -132,7 +132,7 @@ describe('exact event replay', () => {
     const live = () => seqsOf(recorder.events, sessionId).filter((seq) => seq > lastSeen);
     const replayed = seqsOf(attached.events, sessionId);
     expect(replayed[0]).toBe(lastSeen + 1);
-    await recorder.next((event) => event.type === 'session.status' && event.payload.session.title === 't13');
+    await recorder.next((event) => event.type === 'session.status' && (event.payload.session as { title?: string }).title === 't13');
 
     // Everything after lastSeen, from replay and live events together: contiguous, no repeat.
     const all = [...replayed, ...live()].sort((a, b) => a - b);

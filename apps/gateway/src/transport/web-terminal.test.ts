@@ -58,7 +58,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web terminal in headless Chromium', () =
       // The command line echoes `echo hi`; the output is a row that is exactly `hi`.
       await page.waitForFunction(
         () =>
-          [...document.querySelectorAll('.xterm-rows > div')].some(
+          Array.from(document.querySelectorAll('.xterm-rows > div')).some(
             (row) => (row.textContent ?? '').trim() === 'hi',
           ),
         undefined,
