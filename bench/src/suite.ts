@@ -108,7 +108,12 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     }
     if (tmux) {
       log('terminal I/O: tmux (echo only: its client is not a WebSocket stream)');
-      await terminalRun('tmux', () => openTmux(work), false);
+      try {
+        await terminalRun('tmux', () => openTmux(work), false);
+      } catch (error) {
+        // An optional peer failing must not cost the rest of the run; the table shows the gap.
+        skipped.push(`tmux: failed (${error instanceof Error ? error.message : String(error)})`);
+      }
     }
 
     const perSystem = (values: Partial<Record<SystemName, number[]>>) => {

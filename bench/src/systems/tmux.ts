@@ -30,6 +30,8 @@ export async function openTmux(cwd: string): Promise<TermStream & { socket: stri
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let buffered = '';
+  let onAttached!: () => void;
+  const attached = new Promise<void>((resolve) => (onAttached = resolve));
   const stream = {
     system: 'tmux',
     socket,
@@ -56,9 +58,14 @@ export async function openTmux(cwd: string): Promise<TermStream & { socket: stri
     while ((newline = buffered.indexOf('\n')) !== -1) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
+      if (line.startsWith('%session-changed')) onAttached();
       const match = /^%output %\d+ (.*)$/.exec(line);
       if (match) stream.sink(unescapeOutput(match[1]!));
     }
   });
+  // Keys sent before the client is attached can be lost; wait for its first notification.
+  const timer = setTimeout(onAttached, 5000);
+  await attached;
+  clearTimeout(timer);
   return stream;
 }
