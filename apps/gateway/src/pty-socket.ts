@@ -1,5 +1,6 @@
 import type { Disposable, LiveSession, Logger, SessionRegistry, TerminalProcess } from '@tether/core';
 import type { RawData, WebSocket } from 'ws';
+import { watchInputStall } from './input-stall.js';
 import type { PtySocketStats } from './pty-socket-stats.js';
 
 export const PTY_CLOSE = {
@@ -7,9 +8,6 @@ export const PTY_CLOSE = {
   unknownSession: 4404,
   closing: 4409,
   exited: 4410,
-  // LIMITATION: input is handed to node-pty's own write queue, which has no stall signal, so
-  // 1013 (input stalled) is never sent yet. Fix: track bytes queued to the pty fd and close
-  // with 1013 when they do not drain within a limit.
   inputStalled: 1013,
 } as const;
 
@@ -17,7 +15,10 @@ export interface PtySocketOptions {
   /** Pause the terminal while this many sent bytes are not yet written to the socket. */
   highWatermarkBytes: number;
   lowWatermarkBytes: number;
-  /** A socket that keeps the terminal paused this long is cut off; 0 = never. */
+  /**
+   * A socket that keeps the terminal paused this long is cut off, and one whose input the
+   * terminal has not taken for this long is closed with 1013; 0 = never.
+   */
   stallMs: number;
   stats?: PtySocketStats;
 }
@@ -92,7 +93,12 @@ export function servePtySocket(
 
   if (replay.data.length > 0) send(replay.data);
   const subscriptions: Disposable[] = [];
+  const inputStall = watchInputStall(terminal, options.stallMs, (pendingBytes) => {
+    log.warn({ reason: 'input_stalled', pendingBytes }, 'pty input stalled; closing the socket');
+    ws.close(PTY_CLOSE.inputStalled, 'input stalled');
+  });
   const releaseAll = () => {
+    inputStall.stop();
     for (const subscription of subscriptions.splice(0)) subscription.dispose();
     options.stats?.remove(state);
     if (state.isPaused) setPaused(false);
@@ -125,6 +131,7 @@ export function servePtySocket(
     if (isBinary) {
       try {
         terminal.write(toBuffer(data));
+        inputStall.noteWrite();
         registry.touch(session);
       } catch (error) {
         log.debug({ err: error }, 'input after terminal exit dropped');

@@ -180,7 +180,7 @@ export const KNOBS: readonly KnobDescriptor[] = [
   {
     key: 'ptyStallS', flag: '--pty-stall-s', env: 'TETHER_PTY_STALL_S', kind: 'seconds',
     default: 60, min: 0, max: DAY_S,
-    description: 'disconnect a terminal client that stopped reading this long (0 = never)',
+    description: 'cut off a terminal client stuck this long: output unread or input not taken (0 = never)',
   },
   {
     key: 'logLevel', flag: '--log-level', env: 'TETHER_LOG_LEVEL', kind: 'string',

@@ -113,6 +113,8 @@ export interface TerminalProcess {
   readonly exitStatus: ExitStatus | null;
   /** Total bytes produced so far: the offset the next chunk will start at. */
   readonly endOffset: number;
+  /** Input bytes accepted by `write` but not yet taken by the terminal (0 when unknown). */
+  readonly pendingInputBytes: number;
   onData(listener: (chunk: TerminalChunk) => void): Disposable;
   /** Fires once, after the last `onData` chunk. */
   onExit(listener: (status: ExitStatus) => void): Disposable;

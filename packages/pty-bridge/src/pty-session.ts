@@ -110,6 +110,21 @@ export class PtySession implements TerminalProcess {
     this.pty.write(data);
   }
 
+  /**
+   * Bytes still in node-pty's input queue. node-pty 1.1.0 exposes no count, so this reads its
+   * private `_writeStream._writeQueue` (`{ buffer, offset }` tasks); without it, 0.
+   */
+  get pendingInputBytes(): number {
+    const queue = (this.pty as unknown as { _writeStream?: { _writeQueue?: unknown } })._writeStream
+      ?._writeQueue;
+    if (!Array.isArray(queue)) return 0;
+    let pending = 0;
+    for (const task of queue as Array<{ buffer?: Buffer; offset?: number }>) {
+      pending += (task.buffer?.length ?? 0) - (task.offset ?? 0);
+    }
+    return pending;
+  }
+
   resize(cols: number, rows: number): TerminalSize {
     this.assertOpen('resize');
     const size = clampTerminalSize(cols, rows);

@@ -1,0 +1,69 @@
+import { connectWebSocketRpc, type RpcClient } from '@tether/ws-transport';
+import { waitFor } from '@tether/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
+import { countsAgree, processLeaks } from '../test-support/leaks.js';
+import { openPty } from '../test-support/pty-client.js';
+
+const INPUT_BYTES = 1024 * 1024;
+
+let gateway: GatewayProcess | null = null;
+let client: RpcClient | null = null;
+
+afterEach(async () => {
+  client?.close();
+  if (gateway) {
+    const exit = await gateway.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
+    await gateway.removeHome();
+  }
+  gateway = null;
+  client = null;
+});
+
+async function sessionRunning(script: string): Promise<string> {
+  const { session } = await client!.request('session.create', { pty: { command: ['sh', '-c', script] } });
+  return session.session_id as string;
+}
+
+describe('terminal input stall', () => {
+  it('closes with 1013 a socket whose input the program never reads, and keeps the session', async () => {
+    gateway = await startGatewayProcess({ args: ['--pty-stall-s', '1'] });
+    client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
+    const sessionId = await sessionRunning('stty raw -echo; echo READY; sleep 600');
+    const pty = openPty(gateway, sessionId);
+    await pty.hello;
+    await waitForText(pty.output, 'READY');
+
+    const sentMs = performance.now();
+    pty.socket.send(Buffer.alloc(INPUT_BYTES, 'x'));
+    const closed = await pty.closed;
+    const stallMs = Math.round(performance.now() - sentMs);
+    console.log(`input stall detected after ${stallMs} ms (--pty-stall-s 1)`);
+
+    expect(closed.code).toBe(1013);
+    expect(stallMs).toBeGreaterThanOrEqual(900);
+    expect((await client.request('session.list')).sessions).toHaveLength(1);
+    expect(await countsAgree(gateway)).toEqual({ sessions: 1, registry: 1, openRuns: 1 });
+  });
+
+  it('keeps a socket whose large input the program reads, however long it takes', async () => {
+    gateway = await startGatewayProcess({ args: ['--pty-stall-s', '1'] });
+    client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
+    const script = `stty raw -echo; echo READY; head -c ${INPUT_BYTES} > /dev/null; echo DONE; sleep 600`;
+    const sessionId = await sessionRunning(script);
+    const pty = openPty(gateway, sessionId);
+    await pty.hello;
+    await waitForText(pty.output, 'READY');
+
+    pty.socket.send(Buffer.alloc(INPUT_BYTES, 'y'));
+    await waitForText(pty.output, 'DONE');
+    expect(pty.socket.readyState).toBe(pty.socket.OPEN);
+    pty.socket.close();
+  });
+});
+
+async function waitForText(output: () => Buffer, text: string): Promise<void> {
+  await waitFor(() => output().toString('utf8').includes(text), { what: text, timeoutMs: 20_000 });
+}
