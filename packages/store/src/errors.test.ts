@@ -19,6 +19,17 @@ describe('toStoreError', () => {
     expect(error.data).toEqual({ operation: 'listSessions', driverCode: 'ECONNREFUSED' });
   });
 
+  it('sorts a refused login and a database closed to connections as unavailable', () => {
+    // What pg reports for a role set NOLOGIN, and for ALLOW_CONNECTIONS false.
+    expect(isUnavailable(withCode('28000'))).toBe(true);
+    const closedDatabase = Object.assign(
+      new Error('database "tether" is not currently accepting connections'),
+      { code: '55000' },
+    );
+    expect(toStoreError(closedDatabase, 'endRun').code).toBe('TETHER_STORE_UNAVAILABLE');
+    expect(toStoreError(withCode('55000'), 'op').code).toBe('TETHER_INTERNAL');
+  });
+
   it('sorts query failures as TETHER_INTERNAL', () => {
     for (const code of ['23505', '23503', '42P01', 'SQLITE_CONSTRAINT_PRIMARYKEY']) {
       expect(toStoreError(withCode(code), 'op').code, code).toBe('TETHER_INTERNAL');

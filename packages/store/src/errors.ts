@@ -5,8 +5,12 @@ import { TetherError } from '@tether/core';
  * from "this query is wrong" (a bug), so every database error is sorted into one of the two.
  */
 
-/** PostgreSQL SQLSTATE classes: connection exception, insufficient resources, operator action. */
-const PG_UNAVAILABLE_CLASSES = new Set(['08', '53', '57']);
+/**
+ * PostgreSQL SQLSTATE classes: connection exception, invalid authorisation (a login refused,
+ * e.g. a role set NOLOGIN: an operator's state to wait out, not a bad query), insufficient
+ * resources, operator action.
+ */
+const PG_UNAVAILABLE_CLASSES = new Set(['08', '28', '53', '57']);
 
 /** Socket and file-system errors: the server or the file cannot be reached. */
 const SYSTEM_UNAVAILABLE_CODES = new Set([
@@ -34,8 +38,12 @@ const UNAVAILABLE_NAMES = new Set([
   'ConnectionIsNotSetError',
   'QueryRunnerAlreadyReleasedError',
 ]);
-const UNAVAILABLE_MESSAGE =
-  /connection is not open|connection terminated|not connected|timeout exceeded .*connect/i;
+// `ALTER DATABASE ... ALLOW_CONNECTIONS false` answers 55000, a class shared with real bugs.
+const UNAVAILABLE_MESSAGE = new RegExp(
+  'connection is not open|connection terminated|not connected|timeout exceeded .*connect' +
+    '|not currently accepting connections',
+  'i',
+);
 
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
