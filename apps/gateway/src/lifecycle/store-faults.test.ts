@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markedProcesses, waitFor } from '@tether/test-utils';
 import { connectWebSocketRpc } from '@tether/ws-transport';
@@ -288,5 +289,90 @@ describe.skipIf(unreachable !== null && !IS_PG_REQUIRED)('store faults (PostgreS
     expect(raceComplaints(second)).toEqual([]);
     expect(await processLeaks(second)).toEqual({ marked: [], zombies: [] });
     await first.removeHome();
+  });
+});
+
+interface SqliteDatabase {
+  prepare(sql: string): { get(...values: unknown[]): Row | undefined };
+  exec(sql: string): void;
+  close(): void;
+}
+const Sqlite = storeRequire('better-sqlite3') as new (path: string) => SqliteDatabase;
+
+describe('store faults (SQLite)', () => {
+  it('write lock held mid-teardown: reaped, loop free, end lands once on release', async () => {
+    const args = ['--kill-grace-ms', String(KILL_GRACE_MS)];
+    const gateway = await startGatewayProcess({ args });
+    const client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
+    const events = new EventRecorder(client);
+    const { session } = await client.request('session.create', {
+      pty: { command: ['sh', '-c', 'trap "" HUP TERM; sleep 1000 & sleep 1000'] },
+    });
+    const sessionId: string = session.session_id;
+    await client.request('prompt.submit', { session_id: sessionId, text: 'true' });
+    await events.next((event) => event.type === 'turn.end');
+    await waitFor(async () => (await markedNamed(gateway.instanceId, 'sleep')).length === 2, {
+      what: 'two terminal sleeps',
+    });
+    expect(await countsAgree(gateway)).toEqual({ sessions: 1, registry: 1, openRuns: 1 });
+    // A second connection, as a backup tool or another writer would hold it.
+    const holder = new Sqlite(join(gateway.home, 'tether.db'));
+    const readRun = () => holder.prepare('SELECT * FROM runs WHERE session_id = ?').get(sessionId);
+    const runId = String(readRun()?.run_id);
+
+    const closeAt = performance.now();
+    const answer = client.request('session.close', { session_id: sessionId }).then((result) => ({
+      result,
+      ms: Math.round(performance.now() - closeAt),
+    }));
+    await events.next(
+      (event) => event.type === 'session.closed' && event.session_id === sessionId,
+    );
+    holder.exec('BEGIN EXCLUSIVE');
+    const lockMs = Math.round(performance.now() - closeAt);
+    await sessionGone(sessionId, 'the session reaped with the write lock held');
+    const reapMs = Math.round(performance.now() - closeAt);
+    const closed = await answer;
+    expect(closed.result).toEqual({ closed: true });
+    expect(reapMs).toBeLessThan(2 * KILL_GRACE_MS + LOADED_SLACK_MS);
+    expect(closed.ms).toBeLessThan(2 * KILL_GRACE_MS + PERSIST_WAIT_MS + LOADED_SLACK_MS);
+    expect(await gauge(gateway, 'tether_outbox_pending')).toBeGreaterThan(0);
+    expect(readRun()).toMatchObject({ ended_at: null, end_reason: null });
+    // The driver waits on the event loop: the gateway must still answer while the lock is held.
+    const healthAt = performance.now();
+    const health = await fetch(`http://127.0.0.1:${gateway.port}/healthz`);
+    const healthMs = Math.round(performance.now() - healthAt);
+    expect(health.status).toBe(200);
+    expect(healthMs).toBeLessThan(LOADED_SLACK_MS / 2);
+
+    const releaseAt = performance.now();
+    holder.exec('COMMIT');
+    await waitFor(async () => (await gauge(gateway, 'tether_outbox_pending')) === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+      what: 'the outbox drained after the lock was released',
+    });
+    const landMs = Math.round(performance.now() - releaseAt);
+    const row = readRun();
+    expect(row).toMatchObject({ end_reason: 'client_close' });
+    expect(row!.ended_at).not.toBeNull();
+    console.log(
+      `write lock (SQLite) ${lockMs} ms into the close: reaped in ${reapMs} ms, answer in ` +
+        `${closed.ms} ms, /healthz ${healthMs} ms while locked, ` +
+        `end landed ${landMs} ms after release`,
+    );
+    const landed = linesWithMsg(gateway, 'outbox write landed').filter(
+      (line) => line.write === `endRun ${runId}`,
+    );
+    expect(landed).toHaveLength(1);
+    expect(await countsAgree(gateway)).toEqual({ sessions: 0, registry: 0, openRuns: 0 });
+
+    client.close();
+    expect(await gateway.stop()).toEqual({ code: 0, signal: null });
+    expect(readRun()).toEqual(row);
+    holder.close();
+    expect(raceComplaints(gateway)).toEqual([]);
+    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
+    await gateway.removeHome();
   });
 });
