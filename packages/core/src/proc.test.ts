@@ -11,12 +11,28 @@ describe('parseProcStat', () => {
 });
 
 describe('listProcStats', () => {
-  it('shares one /proc scan between concurrent callers', async () => {
-    const [first, second] = await Promise.all([listProcStats(), listProcStats()]);
-    expect(first).toBe(second);
-    expect(first.some((stat) => stat.pid === process.pid)).toBe(true);
+  it('shares one /proc scan between callers that arrive while another is under way', async () => {
+    const running = listProcStats();
+    const [second, third] = await Promise.all([listProcStats(), listProcStats()]);
+    expect(second).toBe(third);
+    expect(second).not.toBe(await running);
+    expect(second.some((stat) => stat.pid === process.pid)).toBe(true);
     const later = await listProcStats();
-    expect(later).not.toBe(first);
+    expect(later).not.toBe(second);
+  });
+
+  it('never answers with a scan that began before the caller asked', async () => {
+    // The scan under way may have listed /proc already; a process forked since must be seen.
+    for (let round = 0; round < 20; round += 1) {
+      const earlier = listProcStats();
+      await new Promise((resolve) => setTimeout(resolve, round % 5));
+      const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const result = await reapProcesses({ rootPids: [child.pid!] }, { killGraceMs: 100 });
+      expect(result.signalled, `round ${round}`).toContain(child.pid);
+      await exited;
+      await earlier;
+    }
   });
 });
 

@@ -8,6 +8,7 @@
  * session (or instance) marker — the marker survives re-parenting and `setsid`.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { shareFreshly } from './fresh-share.js';
 
 export interface ProcStat {
   pid: number;
@@ -48,18 +49,13 @@ export function parseProcStat(text: string): ProcStat | null {
   return { pid, ppid, pgrp, sid, state, startTime };
 }
 
-let scanInFlight: Promise<ProcStat[]> | null = null;
-
 /**
- * Every process on the machine. Concurrent callers share one scan: a mass teardown of
- * hundreds of sessions then costs a few /proc walks, not one per session.
+ * Every process on the machine. Concurrent callers share scans: a mass teardown of hundreds
+ * of sessions then costs a few /proc walks, not one per session. A scan already under way
+ * may have listed /proc before the caller forked its latest child (a reap right after a
+ * spawn would then miss its root entirely), so a caller arriving mid-scan shares the next.
  */
-export function listProcStats(): Promise<ProcStat[]> {
-  scanInFlight ??= scanProc().finally(() => {
-    scanInFlight = null;
-  });
-  return scanInFlight;
-}
+export const listProcStats: () => Promise<ProcStat[]> = shareFreshly(scanProc);
 
 async function scanProc(): Promise<ProcStat[]> {
   const uptime = await readFile('/proc/uptime', 'utf8');
