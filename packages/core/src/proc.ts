@@ -50,56 +50,96 @@ export function parseProcStat(text: string): ProcStat | null {
 }
 
 /**
- * Every process on the machine. Concurrent callers share scans: a mass teardown of hundreds
- * of sessions then costs a few /proc walks, not one per session. A scan already under way
- * may have listed /proc before the caller forked its latest child (a reap right after a
- * spawn would then miss its root entirely), so a caller arriving mid-scan shares the next.
+ * One walk of /proc with the indexes every query needs: children by parent, members by
+ * kernel session, and pids by `TETHER_*` environment marker. Concurrent callers share one
+ * snapshot, so a mass teardown of hundreds of sessions costs a few walks and each query is
+ * proportional to what it finds, not to the number of processes on the machine.
  */
-export const listProcStats: () => Promise<ProcStat[]> = shareFreshly(scanProc);
-
-async function scanProc(): Promise<ProcStat[]> {
-  const uptime = await readFile('/proc/uptime', 'utf8');
-  uptimeTicks = Number.parseFloat(uptime) * TICKS_PER_S;
-  const names = await readdir('/proc');
-  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
-  const stats = await Promise.all(pids.map((pid) => readProcStat(pid)));
-  return stats.filter((stat): stat is ProcStat => stat !== null);
+export interface ProcSnapshot {
+  stats: ProcStat[];
+  byPid: Map<number, ProcStat>;
+  children: Map<number, number[]>;
+  bySession: Map<number, number[]>;
+  /** `KEY=value` of every `TETHER_*` variable → pids carrying it (zombies excluded). */
+  byMarker: Map<string, number[]>;
 }
 
 /**
- * A process's environment is fixed at exec, so it is read once per process (pid and start
- * time) and kept while the process exists. Entries of processes gone are dropped each scan.
+ * The shared walk. A walk already under way may have listed /proc before the caller forked
+ * its latest child (a reap right after a spawn would then miss its root entirely), so a
+ * caller arriving mid-walk shares the next one.
  */
-const envCache = new Map<string, Promise<Map<string, string> | null>>();
+export const procSnapshot: () => Promise<ProcSnapshot> = shareFreshly(takeSnapshot);
 
+/** Every process on the machine (one shared walk of /proc). */
+export async function listProcStats(): Promise<ProcStat[]> {
+  return (await procSnapshot()).stats;
+}
+
+const MARKER_PREFIX = 'TETHER_';
 /** Clock ticks per second for /proc start times (USER_HZ, 100 on Linux). */
 const TICKS_PER_S = 100;
 /** A process younger than this may not have exec'd yet: an unmarked answer is not kept. */
 const YOUNG_PROCESS_TICKS = 2 * TICKS_PER_S;
-let uptimeTicks = 0;
 
-function cachedEnv(stat: ProcStat): Promise<Map<string, string> | null> {
-  const key = `${stat.pid}:${stat.startTime}`;
-  const cached = envCache.get(key);
-  if (cached) return cached;
-  const env = readProcEnv(stat.pid);
-  envCache.set(key, env);
-  const isYoung = uptimeTicks - stat.startTime < YOUNG_PROCESS_TICKS;
-  if (isYoung) {
-    // Between fork and exec a child still shows its parent's environment; only keep the
-    // answer once it carries a marker (exec keeps it) or the process is old enough.
-    void env.then((vars) => {
-      const isMarked = vars !== null && [...vars.keys()].some((name) => name.startsWith('TETHER_'));
-      if (!isMarked) envCache.delete(key);
-    });
+/**
+ * A process's environment is fixed at exec, so its markers are read once per process (pid
+ * and start time) and kept while it exists — except for a young unmarked process, which may
+ * still show its parent's environment between fork and exec and is read again next time.
+ */
+const markerCache = new Map<string, string[]>();
+
+async function takeSnapshot(): Promise<ProcSnapshot> {
+  const uptimeTicks = Number.parseFloat(await readFile('/proc/uptime', 'utf8')) * TICKS_PER_S;
+  const names = await readdir('/proc');
+  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
+  const stats = (await Promise.all(pids.map((pid) => readProcStat(pid)))).filter(
+    (stat): stat is ProcStat => stat !== null,
+  );
+
+  const byPid = new Map<number, ProcStat>();
+  const children = new Map<number, number[]>();
+  const bySession = new Map<number, number[]>();
+  const liveKeys = new Set<string>();
+  for (const stat of stats) {
+    byPid.set(stat.pid, stat);
+    pushTo(children, stat.ppid, stat.pid);
+    pushTo(bySession, stat.sid, stat.pid);
   }
-  return env;
+
+  const byMarker = new Map<string, number[]>();
+  const markerLists = await Promise.all(
+    stats.map(async (stat) => {
+      if (stat.state === 'Z') return [];
+      const key = `${stat.pid}:${stat.startTime}`;
+      liveKeys.add(key);
+      const cached = markerCache.get(key);
+      if (cached) return cached;
+      const markers = await readMarkers(stat.pid);
+      const isYoung = uptimeTicks - stat.startTime < YOUNG_PROCESS_TICKS;
+      if (markers.length > 0 || !isYoung) markerCache.set(key, markers);
+      return markers;
+    }),
+  );
+  stats.forEach((stat, index) => {
+    for (const marker of markerLists[index] ?? []) pushTo(byMarker, marker, stat.pid);
+  });
+  for (const key of markerCache.keys()) if (!liveKeys.has(key)) markerCache.delete(key);
+  return { stats, byPid, children, bySession, byMarker };
 }
 
-function pruneEnvCache(stats: ProcStat[]): void {
-  if (envCache.size <= stats.length) return;
-  const live = new Set(stats.map((stat) => `${stat.pid}:${stat.startTime}`));
-  for (const key of envCache.keys()) if (!live.has(key)) envCache.delete(key);
+function pushTo(index: Map<number | string, number[]>, key: number | string, pid: number): void {
+  const list = index.get(key);
+  if (list) list.push(pid);
+  else index.set(key, [pid]);
+}
+
+async function readMarkers(pid: number): Promise<string[]> {
+  const env = await readProcEnv(pid);
+  if (!env) return [];
+  const markers: string[] = [];
+  for (const [name, value] of env) if (name.startsWith(MARKER_PREFIX)) markers.push(`${name}=${value}`);
+  return markers;
 }
 
 /** The environment of a process, or null when it is gone or unreadable. */
@@ -130,51 +170,31 @@ export interface ProcessQuery {
 
 /** Pids matching the query, never including this process itself. */
 export async function findProcesses(query: ProcessQuery): Promise<number[]> {
-  const stats = await listProcStats();
-  const roots = new Set(query.rootPids ?? []);
-  const rootSessions = new Set<number>();
-  for (const stat of stats) {
-    if (roots.has(stat.pid) && stat.sid === stat.pid) rootSessions.add(stat.sid);
-  }
-
+  const snapshot = await procSnapshot();
   const found = new Set<number>();
-  for (const stat of stats) {
-    if (roots.has(stat.pid) || rootSessions.has(stat.sid)) found.add(stat.pid);
+  for (const pid of query.rootPids ?? []) {
+    const stat = snapshot.byPid.get(pid);
+    if (!stat) continue;
+    found.add(pid);
+    // A root that leads its kernel session (a PTY's shell) owns the whole session.
+    if (stat.sid === pid) for (const member of snapshot.bySession.get(pid) ?? []) found.add(member);
   }
-  addDescendants(stats, found);
-
-  const markers = query.markers ?? [];
-  if (markers.length > 0) {
-    pruneEnvCache(stats);
-    // Zombies have an empty environ and exec may not have happened yet for a fresh fork,
-    // so neither is cached: a zombie is never a kill target and a fresh fork is re-read.
-    const candidates = stats.filter((stat) => !found.has(stat.pid) && stat.pid !== process.pid);
-    const envs = await Promise.all(
-      candidates.map((stat) => (stat.state === 'Z' ? Promise.resolve(null) : cachedEnv(stat))),
-    );
-    candidates.forEach((stat, index) => {
-      const env = envs[index];
-      if (env && markers.some((marker) => env.get(marker.key) === marker.value)) found.add(stat.pid);
-    });
-    addDescendants(stats, found);
+  for (const marker of query.markers ?? []) {
+    for (const pid of snapshot.byMarker.get(`${marker.key}=${marker.value}`) ?? []) found.add(pid);
   }
 
-  found.delete(process.pid);
-  const byPid = new Map(stats.map((stat) => [stat.pid, stat]));
-  return [...found].filter((pid) => query.includeZombies || byPid.get(pid)?.state !== 'Z');
-}
-
-function addDescendants(stats: ProcStat[], found: Set<number>): void {
-  let isGrowing = true;
-  while (isGrowing) {
-    isGrowing = false;
-    for (const stat of stats) {
-      if (!found.has(stat.pid) && found.has(stat.ppid)) {
-        found.add(stat.pid);
-        isGrowing = true;
+  const pending = [...found];
+  while (pending.length > 0) {
+    for (const child of snapshot.children.get(pending.pop()!) ?? []) {
+      if (!found.has(child)) {
+        found.add(child);
+        pending.push(child);
       }
     }
   }
+
+  found.delete(process.pid);
+  return [...found].filter((pid) => query.includeZombies || snapshot.byPid.get(pid)?.state !== 'Z');
 }
 
 /** Sends a signal, treating "already gone" as success. Returns false only when it was gone. */

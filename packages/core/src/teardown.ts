@@ -50,16 +50,19 @@ export async function runTeardown(
   // wait for it so the sweep below cannot run before its process exists.
   await Promise.allSettled([...session.pendingSpawns]);
 
+  const reapStartedMs = deps.clock.now();
   const [terminal, worker] = await Promise.all([
     session.terminal ? session.terminal.kill().catch(() => null) : Promise.resolve(null),
     closeWorker(session, log),
   ]);
+  const sweepStartedMs = deps.clock.now();
   const sweep = await deps.sweep(session.id).catch((error: unknown) => {
     log.error({ err: error }, 'session sweep failed');
     return { signalled: [], killed: [], survivors: [] } satisfies ReapResult;
   });
   session.state = 'closed';
 
+  const persistStartedMs = deps.clock.now();
   const endedAt = deps.clock.wallNow();
   const turn = session.running;
   if (turn) {
@@ -96,6 +99,13 @@ export async function runTeardown(
     {
       reason,
       durationMs: result.durationMs,
+      // Where the time went: waiting for spawns, killing, the marker sweep, the store write.
+      stepsMs: {
+        spawns: Math.round(reapStartedMs - startedMs),
+        kill: Math.round(sweepStartedMs - reapStartedMs),
+        sweep: Math.round(persistStartedMs - sweepStartedMs),
+        persist: Math.round(deps.clock.now() - persistStartedMs),
+      },
       terminalPid: session.terminal?.pid,
       terminalExit: terminal,
       workerPid: session.worker?.pid,

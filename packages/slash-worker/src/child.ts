@@ -95,6 +95,10 @@ export async function runSlashWorker(
       });
       await Promise.race([Promise.allSettled([...commandsInFlight]), graceOver]);
     }
+    // On a polite shutdown the parent is alive and reaps this worker's and its turns' markers
+    // itself once the worker is gone; scanning /proc here too would only slow a mass close
+    // (hundreds of workers each walking /proc at once). On parent death nobody else will.
+    if (reason === 'shutdown') process.exit(0);
     try {
       await killOwnChildren();
     } catch (error) {

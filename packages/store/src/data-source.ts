@@ -109,6 +109,13 @@ export async function createDataSource(
     database,
     enableWAL: true,
     timeout: config.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    // better-sqlite3 runs on the event loop: with the default FULL, every commit waits for an
+    // fsync, and a mass teardown's hundreds of run ends would stall every client. In WAL mode
+    // NORMAL syncs at checkpoints instead; a power cut can lose the last commits, never
+    // corrupt the file.
+    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+      db.pragma('synchronous = NORMAL');
+    },
   });
   await dataSource.initialize();
   return { dataSource, kind: 'sqlite' };

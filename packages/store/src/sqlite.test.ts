@@ -25,6 +25,8 @@ describe('SQLite file', () => {
       expect(existsSync(sqlitePath)).toBe(true);
       const mode: unknown = await store.dataSource.query('PRAGMA journal_mode');
       expect(mode).toEqual([{ journal_mode: 'wal' }]);
+      // 1 = NORMAL: commits do not wait for an fsync on the event loop.
+      expect(await store.dataSource.query('PRAGMA synchronous')).toEqual([{ synchronous: 1 }]);
     } finally {
       await store.close();
       await dir.remove();
