@@ -33,7 +33,7 @@ import { createMethods } from './methods.js';
 import { createMetrics } from './metrics.js';
 import { servePtySocket } from './pty-socket.js';
 import { PtySocketStats, registerPtyGauges } from './pty-socket-stats.js';
-import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
+import { findLiveGateway, removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 import { SessionRuntime } from './session-runtime.js';
 import { sweepDeadInstances } from './startup-sweep.js';
 import { failFastOnBusyLock } from './store-busy.js';
@@ -79,6 +79,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const token = config.token ?? randomBytes(24).toString('base64url');
   const startedAt = new Date();
   const log = logger.child({ instanceId });
+  if (!options.stdio) {
+    const other = await findLiveGateway(config.home);
+    if (other) {
+      throw new Error(
+        `another gateway (pid ${other.pid}, ${other.url}) is already serving ${config.home}; ` +
+          'stop it, or give this one another --home',
+      );
+    }
+  }
 
   const store = await createSessionStore({
     ...(config.dbUrl ? { url: config.dbUrl } : { sqlitePath: join(config.home, 'tether.db') }),

@@ -51,6 +51,11 @@ async function main(): Promise<void> {
   for (const warning of loaded.warnings) {
     logger.warn({ sessionId: null, key: warning.key, value: warning.value, used: warning.used }, warning.message);
   }
+  // A signal during start-up is kept and honoured as soon as the gateway is up, so it still
+  // ends with a clean shutdown (and exit 0) rather than dying half-started.
+  let earlySignal: string | null = null;
+  const onEarlySignal = (signal: string) => (earlySignal ??= signal);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, onEarlySignal);
   const gateway = await startGateway({
     config: loaded.config,
     logger,
@@ -73,7 +78,11 @@ async function main(): Promise<void> {
       },
     );
   };
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.off(signal, onEarlySignal);
+    process.on(signal, () => stop(signal));
+  }
+  if (earlySignal) stop(earlySignal);
   void gateway.stdioDone?.then(() => stop('stdin_eof'));
   process.on('uncaughtException', (error) => {
     logger.fatal({ sessionId: null, err: error }, 'uncaught exception; shutting down');

@@ -225,6 +225,14 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
     'session.turns': {
       params: { ...sessionIdParam, limit: { type: 'integer', optional: true, min: 1, max: 1000 } },
       async handler(params: { session_id: string; limit?: number }) {
+        const isKnown =
+          registry.get(params.session_id) !== undefined ||
+          (await readStore(() => store.getSession(params.session_id))) !== null;
+        if (!isKnown) {
+          throw new TetherError('TETHER_SESSION_NOT_FOUND', `session ${params.session_id} not found`, {
+            session_id: params.session_id,
+          });
+        }
         const turns = await readStore(() => store.listTurns(params.session_id, params.limit ?? 50));
         return { turns: turns.map(turnView) };
       },

@@ -119,7 +119,12 @@ export function servePtySocket(
       send(skip > 0 ? chunk.data.subarray(skip) : chunk.data);
     }),
     // Exit fires after the last output chunk, and ws sends in order: close comes after it.
-    terminal.onExit(() => ws.close(PTY_CLOSE.exited, 'terminal exited')),
+    // A terminal killed by the session's teardown says why: the session is closing.
+    terminal.onExit(() =>
+      session.isClosing
+        ? ws.close(PTY_CLOSE.closing, 'session closed')
+        : ws.close(PTY_CLOSE.exited, 'terminal exited'),
+    ),
   );
   const stopOnClose = registry.onClosed((closed) => {
     if (closed.id === sessionId) ws.close(PTY_CLOSE.closing, 'session closed');

@@ -1,4 +1,5 @@
-import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { isAlive } from '@tether/core';
 import { join } from 'node:path';
 
 export interface RuntimeInfo {
@@ -27,7 +28,6 @@ export async function writeRuntimeFile(home: string, info: RuntimeInfo): Promise
 export async function removeRuntimeFile(home: string, instanceId: string): Promise<void> {
   const path = runtimeFilePath(home);
   try {
-    const { readFile } = await import('node:fs/promises');
     const current = JSON.parse(await readFile(path, 'utf8')) as Partial<RuntimeInfo>;
     if (current.instance_id !== instanceId) return;
   } catch {
@@ -35,4 +35,22 @@ export async function removeRuntimeFile(home: string, instanceId: string): Promi
     return;
   }
   await rm(path, { force: true });
+}
+
+/**
+ * The gateway that owns this home's runtime file, if it is still running. Two gateways on one
+ * home would overwrite each other's runtime file and leave clients unable to find the first.
+ */
+export async function findLiveGateway(home: string): Promise<RuntimeInfo | null> {
+  let info: RuntimeInfo;
+  try {
+    info = JSON.parse(await readFile(runtimeFilePath(home), 'utf8')) as RuntimeInfo;
+  } catch {
+    // No file (or a torn one): nobody is serving this home.
+    return null;
+  }
+  if (!Number.isInteger(info.pid) || info.pid === process.pid) return null;
+  if (!(await isAlive(info.pid))) return null;
+  const commandLine = await readFile(`/proc/${info.pid}/cmdline`, 'utf8').catch(() => '');
+  return commandLine.includes('gateway') ? info : null;
 }

@@ -43,6 +43,7 @@ const PRIVATE_ENV = ['TETHER_TOKEN', 'TETHER_DB_URL'];
 export class SessionRuntime {
   private readonly restarts = new WeakMap<LiveSession, number[]>();
   private readonly workerStarts = new WeakMap<LiveSession, Promise<WorkerHandle>>();
+  private readonly unconfirmedTurns = new Map<string, Array<() => void>>();
   isShuttingDown = false;
 
   constructor(
@@ -162,32 +163,53 @@ export class SessionRuntime {
     const turnId = randomUUID();
     this.registry.beginTurn(session, turnId, text);
     const startedAt = session.running!.startedAt;
+    // Until the worker confirms the turn, its output and end are held back: a turn that never
+    // starts (unknown agent, worker gone) produces no turn events at all, and one that does
+    // always shows turn.start first.
+    const heldBack: Array<() => void> = [];
+    this.unconfirmedTurns.set(turnId, heldBack);
+    try {
+      await worker.startTurn({ turnId, text, agent: session.agent });
+    } catch (error) {
+      this.unconfirmedTurns.delete(turnId);
+      // (A cast: TypeScript narrowed `running` to null before beginTurn set it.)
+      const running = session.running as { turnId: string } | null;
+      if (running?.turnId === turnId) this.registry.endTurn(session);
+      throw error;
+    }
+    this.unconfirmedTurns.delete(turnId);
     void this.registry.outbox.enqueue(`startTurn ${turnId}`, () =>
       this.store.startTurn({ turnId, sessionId: session.id, runId: session.runId, text, startedAt }),
     );
     session.emit('turn.start', { turn_id: turnId, text });
-    try {
-      await worker.startTurn({ turnId, text, agent: session.agent });
-    } catch (error) {
-      this.finishTurn(session, { turnId, exitCode: null, signal: null, durationMs: 0 });
-      throw error;
-    }
+    for (const release of heldBack) release();
     return turnId;
   }
 
+  /** Runs a worker event now, or once its turn is confirmed (see `submitPrompt`). */
+  private whenConfirmed(turnId: string, action: () => void): void {
+    const heldBack = this.unconfirmedTurns.get(turnId);
+    if (heldBack) heldBack.push(action);
+    else action();
+  }
+
   private wireWorker(session: LiveSession, worker: WorkerHandle): void {
-    worker.onTurnOutput((turnId, data) => {
-      const turn = session.running;
-      if (!turn || turn.turnId !== turnId) return;
-      if (turn.outputBytes < MAX_STORED_TURN_OUTPUT_BYTES) {
-        turn.output.push(data);
-        turn.outputBytes += Buffer.byteLength(data);
-      }
-      this.registry.touch(session, false);
-      session.emit('turn.output', { turn_id: turnId, data });
-    });
-    worker.onTurnEnd((end) => this.finishTurn(session, end));
+    worker.onTurnOutput((turnId, data) =>
+      this.whenConfirmed(turnId, () => this.onTurnOutput(session, turnId, data)),
+    );
+    worker.onTurnEnd((end) => this.whenConfirmed(end.turnId, () => this.finishTurn(session, end)));
     worker.onExit((status) => this.onWorkerExit(session, worker, status));
+  }
+
+  private onTurnOutput(session: LiveSession, turnId: string, data: string): void {
+    const turn = session.running;
+    if (!turn || turn.turnId !== turnId) return;
+    if (turn.outputBytes < MAX_STORED_TURN_OUTPUT_BYTES) {
+      turn.output.push(data);
+      turn.outputBytes += Buffer.byteLength(data);
+    }
+    this.registry.touch(session, false);
+    session.emit('turn.output', { turn_id: turnId, data });
   }
 
   private finishTurn(

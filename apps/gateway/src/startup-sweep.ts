@@ -7,6 +7,9 @@ import {
   type StoredProcess,
 } from '@tether/core';
 
+/** A run holds at most one open turn; the newest few are enough to find it. */
+const MAX_TURNS_SWEPT_PER_RUN = 20;
+
 export interface SweepReport {
   endedRuns: number;
   killedPids: number[];
@@ -52,6 +55,7 @@ export async function sweepDeadInstances(
     report.killedPids.push(...reaped.signalled);
     const endedAt = new Date();
     for (const run of openRuns.filter((candidate) => candidate.instanceId === instanceId)) {
+      await endOpenTurns(store, run.sessionId, run.runId, endedAt);
       await store.endRun({ runId: run.runId, endedAt, endReason: 'owner_lost' });
       report.endedRuns += 1;
       logger.info({ sessionId: run.sessionId, runId: run.runId, reason: 'owner_lost', instanceId }, 'session closed');
@@ -66,4 +70,13 @@ async function isGatewayAlive(processes: StoredProcess[]): Promise<boolean> {
     if (recorded.kind === 'gateway' && (await isAlive(recorded.pid, recorded.startTime))) return true;
   }
   return false;
+}
+
+/** Turns the dead gateway was running never got their end: they died with it. */
+async function endOpenTurns(store: SessionStore, sessionId: string, runId: string, endedAt: Date) {
+  const turns = await store.listTurns(sessionId, MAX_TURNS_SWEPT_PER_RUN);
+  for (const turn of turns) {
+    if (turn.runId !== runId || turn.endedAt !== null) continue;
+    await store.endTurn({ turnId: turn.turnId, output: turn.output, exitCode: null, signal: 'SIGKILL', endedAt });
+  }
 }

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import type { Outbox } from './outbox.js';
 import type { ReapResult } from './proc.js';
 import type { LiveSession } from './session.js';
@@ -42,7 +42,9 @@ export async function runTeardown(
   const log = deps.logger.child({ sessionId: session.id, runId: session.runId });
   log.info({ reason, state: 'closing' }, 'session closing');
 
-  // Tell clients first so they stop sending; then drop them (their sends become no-ops).
+  // A running turn is interrupted first, so its clients see it end (turn.end) before they
+  // are told the session closed; then they are dropped (their sends become no-ops).
+  await endRunningTurn(session, deps, log);
   session.emit('session.closed', { reason });
   session.attachments.clear();
 
@@ -120,14 +122,36 @@ export async function runTeardown(
   return result;
 }
 
+/**
+ * Interrupts the running turn, waiting at most one kill step for the worker to report its end.
+ * A turn that does not end in time is reported ended here (killed: the worker's close below
+ * takes its processes down); the store write for it happens with the run's end.
+ */
+async function endRunningTurn(session: LiveSession, deps: TeardownDeps, log: Logger): Promise<void> {
+  const turn = session.running;
+  if (!turn) return;
+  if (session.worker) {
+    let timer: TimerHandle | undefined;
+    await Promise.race([
+      session.worker.interrupt().catch((error: unknown) => {
+        log.warn({ err: error }, 'interrupting the running turn failed; closing the worker anyway');
+      }),
+      new Promise((resolve) => (timer = deps.clock.setTimeout(() => resolve(undefined), deps.killGraceMs))),
+    ]);
+    timer?.cancel();
+  }
+  if (session.running !== turn) return;
+  session.emit('turn.end', {
+    turn_id: turn.turnId,
+    exit_code: null,
+    signal: 'SIGKILL',
+    duration_ms: Math.round(deps.clock.now() - turn.startedMs),
+  });
+}
+
 async function closeWorker(session: LiveSession, log: Logger): Promise<ExitStatus | null> {
   const worker = session.worker;
   if (!worker) return null;
-  if (session.running) {
-    await worker.interrupt().catch((error: unknown) => {
-      log.warn({ err: error }, 'interrupting the running turn failed; closing the worker anyway');
-    });
-  }
   return worker.close().catch((error: unknown) => {
     log.error({ err: error }, 'worker close failed');
     return null;

@@ -287,6 +287,14 @@ describe('spawnPtySession input and size', () => {
     await expect(open({ cwd: join(dir.path, 'missing') })).rejects.toMatchObject({
       code: 'TETHER_SPAWN_FAILED',
     });
+    await expect(open({ command: ['/nonexistent/bin'] })).rejects.toMatchObject({
+      code: 'TETHER_SPAWN_FAILED',
+      rpcCode: 5032,
+      data: { errno: 'ENOENT', path: '/nonexistent/bin' },
+    });
+    await expect(open({ command: ['no-such-program-tether'] })).rejects.toMatchObject({
+      code: 'TETHER_SPAWN_FAILED',
+    });
     expect(await markedProcesses(SESSION_MARKER_ENV, marker)).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { PROCESS_MARKER_ENV, SESSION_MARKER_ENV, TetherError, invalidParams } from '@tether/core';
 import type { Logger, ProcessSpawnedHook, TerminalOptions, TerminalProcess } from '@tether/core';
 import { spawn } from 'node-pty';
@@ -31,6 +33,7 @@ export async function spawnPtySession(
   if (typeof file !== 'string' || file === '') throw invalidParams('command', 'a non-empty argv');
   const replay = new ReplayBuffer(options.replayBytes);
   await assertDirectory(options.cwd);
+  await assertExecutable(file, options.env.PATH ?? process.env.PATH ?? '', options.cwd);
 
   const processId = randomUUID();
   const sessionId = options.env[SESSION_MARKER_ENV] ?? null;
@@ -74,4 +77,26 @@ async function assertDirectory(cwd: string): Promise<void> {
   if (!info.isDirectory()) {
     throw new TetherError('TETHER_SPAWN_FAILED', 'spawn failed: cwd is not a directory', { cwd });
   }
+}
+
+/**
+ * node-pty forks before it execs, so a missing program only shows as exit code 1 of a child
+ * that never ran. Resolve it first, the way execvp will, to give a clear 5032 instead.
+ */
+async function assertExecutable(file: string, searchPath: string, cwd: string): Promise<void> {
+  const candidates = file.includes('/')
+    ? [resolve(cwd, file)]
+    : searchPath.split(':').filter(Boolean).map((dir) => join(dir, file));
+  for (const candidate of candidates) {
+    try {
+      await access(candidate, fsConstants.X_OK);
+      return;
+    } catch {
+      // Not here (or not executable): try the next PATH entry.
+    }
+  }
+  throw new TetherError('TETHER_SPAWN_FAILED', `spawn failed: ${file} not found or not executable`, {
+    errno: 'ENOENT',
+    path: file,
+  });
 }
