@@ -20,6 +20,8 @@ import {
   type Action,
   type SessionInfo,
   type State,
+  type StoredSession,
+  type StoredTurn,
 } from './state.js';
 
 export interface ControllerOptions {
@@ -29,6 +31,9 @@ export interface ControllerOptions {
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
+/** How many stored turns a re-opened session shows, and how many sessions Ctrl-R lists. */
+export const HISTORY_TURNS = 20;
+export const HISTORY_SESSIONS = 20;
 
 export class GatewayController {
   private state: State = initialState;
@@ -38,6 +43,13 @@ export class GatewayController {
   private connectionDisposables: Disposable[] = [];
   /** Sessions this connection is attached to; a new connection starts with none. */
   private attachedIds = new Set<string>();
+  /**
+   * Live events of sessions whose attach (or resume) is in flight. The gateway sends the
+   * attach's own status event before the reply; applied first, its higher seq would make the
+   * reducer drop the replayed events as already seen. They are applied after the reply.
+   */
+  private heldEvents = new Map<string, EventMessage[]>();
+  private attaching = new Map<string, Promise<void>>();
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelayMs: number;
   // Two flags because close() can re-enter through the client's own onClose callback.
@@ -94,6 +106,8 @@ export class GatewayController {
     }
     this.connection = connection;
     this.attachedIds = new Set();
+    this.heldEvents = new Map();
+    this.attaching = new Map();
     const { client } = connection;
     this.connectionDisposables = [
       client.onEvent((event) => this.handleEvent(event)),
@@ -113,7 +127,9 @@ export class GatewayController {
   }
 
   private handleEvent(event: EventMessage): void {
-    this.dispatch({ type: 'event', event });
+    const held = event.session_id ? this.heldEvents.get(event.session_id) : undefined;
+    if (held) held.push(event);
+    else this.dispatch({ type: 'event', event });
     if (event.type === 'session.closed' && event.session_id) {
       this.attachedIds.delete(event.session_id);
       // A shutting-down gateway may keep the socket open until it exits; dropping it now
@@ -170,24 +186,48 @@ export class GatewayController {
     return client;
   }
 
-  /** Attaches this connection to a session (replaying events after the last seq seen). */
-  async attach(sessionId: string, knownTitle?: string): Promise<void> {
-    if (this.attachedIds.has(sessionId)) return;
+  /**
+   * Attaches this connection to a session. With a known seq it replays the events after it;
+   * otherwise (never seen, or its transcript came from the store) it shows the stored turns
+   * and then only live events: the store is the record, the replay buffer is not needed.
+   */
+  attach(sessionId: string, knownTitle?: string): Promise<void> {
+    if (this.attachedIds.has(sessionId)) return Promise.resolve();
+    // Fast switching can ask twice before the first reply; one load and one attach serve both.
+    const inFlight = this.attaching.get(sessionId);
+    if (inFlight) return inFlight;
+    const attaching = this.attachNow(sessionId, knownTitle).finally(() => {
+      if (this.attaching.get(sessionId) === attaching) this.attaching.delete(sessionId);
+    });
+    this.attaching.set(sessionId, attaching);
+    return attaching;
+  }
+
+  private async attachNow(sessionId: string, knownTitle?: string): Promise<void> {
     const client = this.requireClient();
-    const sinceSeq = this.state.lastSeq[sessionId] ?? 0;
+    const sinceSeq = this.state.lastSeq[sessionId];
+    // LIMITATION: events between the turns read and the attach are not shown. Fix: a
+    // `session.attach` that returns the stored turns and the seq they cover in one reply.
+    if (sinceSeq === undefined) await this.loadTurns(client, sessionId);
+    const params = sinceSeq === undefined
+      ? { session_id: sessionId }
+      : { session_id: sessionId, since_seq: sinceSeq };
     try {
-      const result = await client.request<{
-        session: SessionInfo;
-        events?: EventMessage[];
-        truncated?: boolean;
-      }>('session.attach', { session_id: sessionId, since_seq: sinceSeq });
-      this.attachedIds.add(sessionId);
-      this.dispatch({
-        type: 'attached',
-        session: result.session,
-        events: result.events ?? [],
-        truncated: result.truncated ?? false,
-      });
+      await this.holdingEvents(sessionId, () =>
+        client.request<{ session: SessionInfo; events?: EventMessage[]; truncated?: boolean }>(
+          'session.attach',
+          params,
+        ),
+        (reply) => {
+          this.attachedIds.add(sessionId);
+          this.dispatch({
+            type: 'attached',
+            session: reply.session,
+            events: reply.events ?? [],
+            truncated: reply.truncated ?? false,
+          });
+        },
+      );
     } catch (error) {
       if (rpcErrorCode(error) !== SESSION_NOT_FOUND) throw error;
       const title =
@@ -195,6 +235,75 @@ export class GatewayController {
       const text = `session "${title ?? sessionId}" is gone (closed or expired in the gateway)`;
       this.dispatch({ type: 'session-gone', sessionId, text });
     }
+  }
+
+  private async loadTurns(client: RpcClient, sessionId: string): Promise<void> {
+    try {
+      const { turns } = await client.request<{ turns: StoredTurn[] }>('session.turns', {
+        session_id: sessionId,
+        limit: HISTORY_TURNS,
+      });
+      this.dispatch({ type: 'turns-loaded', sessionId, turns });
+    } catch (error) {
+      // Attaching still works without the record; the transcript says what is missing.
+      this.dispatch({ type: 'turns-loaded', sessionId, turns: [] });
+      const text = `! earlier turns unavailable: ${describeError(error)}`;
+      this.dispatch({ type: 'append', sessionId, text });
+    }
+  }
+
+  /**
+   * Runs `request` with the session's live events held back, hands its reply to `apply`,
+   * then applies the held events: what the reply describes comes before what followed it.
+   */
+  private async holdingEvents<T>(
+    sessionId: string,
+    request: () => Promise<T>,
+    apply: (reply: T) => void,
+  ): Promise<T> {
+    const held: EventMessage[] = [];
+    this.heldEvents.set(sessionId, held);
+    try {
+      const reply = await request();
+      apply(reply);
+      return reply;
+    } finally {
+      if (this.heldEvents.get(sessionId) === held) this.heldEvents.delete(sessionId);
+      for (const event of held) this.dispatch({ type: 'event', event });
+    }
+  }
+
+  /** Ctrl-R: lists stored sessions, newest first, to pick one to resume. */
+  async openResumePicker(): Promise<void> {
+    const { sessions } = await this.requireClient().request<{ sessions: StoredSession[] }>(
+      'session.history',
+      { limit: HISTORY_SESSIONS },
+    );
+    if (sessions.length === 0) return this.notify('no stored sessions to resume');
+    this.dispatch({ type: 'picker-open', sessions });
+  }
+
+  /** Enter in the picker: resumes the highlighted stored session and makes it current. */
+  async resumePicked(): Promise<void> {
+    const picker = this.state.picker;
+    const picked = picker?.sessions[picker.index];
+    this.dispatch({ type: 'picker-close' });
+    if (!picked) return;
+    const client = this.requireClient();
+    const sessionId = picked.session_id;
+    await this.holdingEvents(
+      sessionId,
+      () =>
+        client.request<{ session: SessionInfo; turns?: StoredTurn[] }>('session.resume', {
+          session_id: sessionId,
+        }),
+      (reply) => {
+        this.attachedIds.add(sessionId);
+        this.dispatch({ type: 'session-opened', session: reply.session });
+        this.dispatch({ type: 'turns-loaded', sessionId, turns: reply.turns ?? [] });
+      },
+    );
+    this.notify(`resumed "${picked.title}"`);
   }
 
   async createSession(): Promise<SessionInfo> {
@@ -223,17 +332,24 @@ export class GatewayController {
     if (trimmed === '') return;
     const session = currentSession(this.state) ?? (await this.createSession());
     const sessionId = session.session_id;
-    const client = this.requireClient();
-    if (trimmed.startsWith('/')) {
-      this.dispatch({ type: 'append', sessionId, text: trimmed });
-      const { output } = await client.request<{ output: string }>('slash.exec', {
-        session_id: sessionId,
-        command: trimmed,
-      });
-      this.dispatch({ type: 'append', sessionId, text: String(output ?? '').replace(/\n$/, '') });
-      return;
+    try {
+      const client = this.requireClient();
+      if (trimmed.startsWith('/')) {
+        this.dispatch({ type: 'append', sessionId, text: trimmed });
+        const { output } = await client.request<{ output: string }>('slash.exec', {
+          session_id: sessionId,
+          command: trimmed,
+        });
+        const text = String(output ?? '').replace(/\n$/, '');
+        this.dispatch({ type: 'append', sessionId, text });
+        return;
+      }
+      await client.request('prompt.submit', { session_id: sessionId, text });
+    } catch (error) {
+      // The status line shows only the newest error; the transcript keeps each one in place.
+      this.dispatch({ type: 'append', sessionId, text: `! ${describeError(error)}` });
+      throw error;
     }
-    await client.request('prompt.submit', { session_id: sessionId, text });
   }
 
   async closeCurrent(): Promise<void> {

@@ -98,4 +98,41 @@ describe('reduce', () => {
     expect(state.currentId).toBeNull();
     expect(state.notice).toEqual({ text: 'gone', isError: true });
   });
+
+  it('renders stored turns in place of the transcript and forgets the seq of the old run', () => {
+    let state = reduce(connected('a'), { type: 'event', event: event('turn.output', 'a', 9, { data: 'stale\n' }) });
+    state = reduce(state, {
+      type: 'turns-loaded',
+      sessionId: 'a',
+      turns: [
+        { turn_id: 't1', text: 'false', output: '', exit_code: 1, signal: null, started_at: 'x', ended_at: 'y' },
+        { turn_id: 't2', text: 'sleep 9', output: 'so far\r\n', exit_code: null, signal: null, started_at: 'x', ended_at: null },
+      ],
+    });
+    expect(state.transcripts['a']).toBe(
+      '[2 earlier turn(s) from the store]\n$ false\n[exit 1]\n$ sleep 9\nso far\r\n[running…]\n',
+    );
+    expect(state.runningText['a']).toBe('sleep 9');
+    expect(state.lastSeq['a']).toBeUndefined();
+    state = reduce(state, { type: 'event', event: event('turn.output', 'a', 1, { data: 'new\n' }) });
+    expect(state.transcripts['a']).toMatch(/new\n$/);
+  });
+
+  it('knows what a running turn runs from turn.start until turn.end', () => {
+    let state = reduce(connected('a'), { type: 'event', event: event('turn.start', 'a', 1, { text: 'make' }) });
+    expect(state.runningText).toEqual({ a: 'make' });
+    state = reduce(state, { type: 'event', event: event('turn.end', 'a', 2, { exit_code: 0 }) });
+    expect(state.runningText).toEqual({});
+  });
+
+  it('moves the resume picker with wrap-around and closes it', () => {
+    const stored = (id: string) => ({ session_id: id, title: id, created_at: 'x', runs: [] });
+    let state = reduce(initialState, { type: 'picker-open', sessions: [stored('a'), stored('b')] });
+    expect(state.picker?.index).toBe(0);
+    state = reduce(state, { type: 'picker-move', delta: -1 });
+    expect(state.picker?.index).toBe(1);
+    state = reduce(state, { type: 'picker-move', delta: 1 });
+    expect(state.picker?.index).toBe(0);
+    expect(reduce(state, { type: 'picker-close' }).picker).toBeNull();
+  });
 });

@@ -19,6 +19,31 @@ export interface SessionInfo {
   close_on_disconnect?: boolean;
 }
 
+/** A `turn` object from the store (PROTOCOL.md). */
+export interface StoredTurn {
+  turn_id: string;
+  text: string;
+  output: string;
+  exit_code: number | null;
+  signal: string | null;
+  started_at: string;
+  ended_at: string | null;
+}
+
+/** A `stored` session object (PROTOCOL.md, `session.history`). */
+export interface StoredSession {
+  session_id: string;
+  title: string;
+  created_at: string;
+  runs: { run_id: string; started_at: string; ended_at: string | null; end_reason: string | null }[];
+}
+
+/** The Ctrl-R list of stored sessions; `index` is the highlighted row. */
+export interface ResumePicker {
+  sessions: StoredSession[];
+  index: number;
+}
+
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting';
 
 export interface State {
@@ -27,8 +52,15 @@ export interface State {
   currentId: string | null;
   /** Transcript text per session, capped at `TRANSCRIPT_MAX_CHARS`. */
   transcripts: Record<string, string>;
-  /** Highest event seq applied per session, for `since_seq` on re-attach. */
+  /**
+   * Highest event seq applied per session, for `since_seq` on re-attach. Absent when the
+   * transcript came from the store and no live event has arrived yet: the seq is unknown then.
+   */
   lastSeq: Record<string, number>;
+  /** What the running turn of a session is running (its prompt text). */
+  runningText: Record<string, string>;
+  /** Open while the user picks a stored session to resume (Ctrl-R). */
+  picker: ResumePicker | null;
   /** Next terminal byte offset per session, for `?offset=` on re-attach. */
   ptyOffset: Record<string, number>;
   /** One status line: the last error or notice. */
@@ -47,7 +79,11 @@ export type Action =
   | { type: 'cycle'; delta: number }
   | { type: 'append'; sessionId: string; text: string }
   | { type: 'notice'; text: string; isError?: boolean }
-  | { type: 'pty-offset'; sessionId: string; offset: number };
+  | { type: 'pty-offset'; sessionId: string; offset: number }
+  | { type: 'turns-loaded'; sessionId: string; turns: StoredTurn[] }
+  | { type: 'picker-open'; sessions: StoredSession[] }
+  | { type: 'picker-move'; delta: number }
+  | { type: 'picker-close' };
 
 /** Older transcript text is dropped past this; the gateway keeps the full record. */
 export const TRANSCRIPT_MAX_CHARS = 200_000;
@@ -58,6 +94,8 @@ export const initialState: State = {
   currentId: null,
   transcripts: {},
   lastSeq: {},
+  runningText: {},
+  picker: null,
   ptyOffset: {},
   notice: null,
 };
@@ -104,6 +142,54 @@ function titleOf(state: State, sessionId: string): string {
   return state.sessions.find((known) => known.session_id === sessionId)?.title ?? sessionId;
 }
 
+function withoutRunning(state: State, sessionId: string): State {
+  if (!(sessionId in state.runningText)) return state;
+  const runningText = { ...state.runningText };
+  delete runningText[sessionId];
+  return { ...state, runningText };
+}
+
+/** `[exit 0]`, `[exit - signal SIGINT]`: the end of a turn as the transcript shows it. */
+function exitLine(exitCode: unknown, signal: unknown, durationMs?: unknown): string {
+  const signalText = signal ? ` signal ${String(signal)}` : '';
+  const duration = typeof durationMs === 'number' ? ` in ${durationMs} ms` : '';
+  return `[exit ${String(exitCode ?? '-')}${signalText}${duration}]`;
+}
+
+/** Replaces a session's transcript with its stored turns, oldest first. */
+function loadTurns(state: State, sessionId: string, turns: StoredTurn[]): State {
+  const lastSeq = { ...state.lastSeq };
+  // The store knows nothing of event seqs; the first live event sets it again.
+  delete lastSeq[sessionId];
+  let next: State = {
+    ...withoutRunning(state, sessionId),
+    lastSeq,
+    transcripts: { ...state.transcripts, [sessionId]: '' },
+  };
+  if (turns.length > 0) {
+    next = appendLine(next, sessionId, `[${turns.length} earlier turn(s) from the store]`);
+  }
+  for (const turn of turns) {
+    next = appendLine(next, sessionId, `$ ${turn.text}`);
+    next = appendText(next, sessionId, turn.output.replace(/\r(?!\n)/g, ''));
+    if (turn.ended_at !== null) {
+      next = appendLine(next, sessionId, exitLine(turn.exit_code, turn.signal));
+      continue;
+    }
+    // LIMITATION: a turn still running shows only its live output from the attach on; what
+    // it printed before is stored at its end. Fix: replay its buffered turn.output events.
+    next = appendLine(next, sessionId, '[running…]');
+    next = { ...next, runningText: { ...next.runningText, [sessionId]: turn.text } };
+  }
+  return next;
+}
+
+function movePicker(picker: ResumePicker | null, delta: number): ResumePicker | null {
+  if (!picker || picker.sessions.length === 0) return picker;
+  const count = picker.sessions.length;
+  return { ...picker, index: (((picker.index + delta) % count) + count) % count };
+}
+
 function applySessionEvent(state: State, sessionId: string, event: EventMessage): State {
   const payload = event.payload;
   switch (event.type) {
@@ -116,18 +202,17 @@ function applySessionEvent(state: State, sessionId: string, event: EventMessage)
       const text = `session "${titleOf(state, sessionId)}" closed (${reason})`;
       return { ...removeSession(state, sessionId), notice: { text, isError: false } };
     }
-    case 'turn.start':
-      return appendLine(state, sessionId, `$ ${String(payload['text'] ?? '')}`);
+    case 'turn.start': {
+      const text = String(payload['text'] ?? '');
+      state = { ...state, runningText: { ...state.runningText, [sessionId]: text } };
+      return appendLine(state, sessionId, `$ ${text}`);
+    }
     case 'turn.output':
       // Carriage returns would make the pane overwrite itself; the terminal view keeps them.
       return appendText(state, sessionId, String(payload['data'] ?? '').replace(/\r(?!\n)/g, ''));
     case 'turn.end': {
-      const signal = payload['signal'] ? ` signal ${String(payload['signal'])}` : '';
-      const duration = typeof payload['duration_ms'] === 'number'
-        ? ` in ${payload['duration_ms']} ms`
-        : '';
-      const exit = `[exit ${String(payload['exit_code'] ?? '-')}${signal}${duration}]`;
-      return appendLine(state, sessionId, exit);
+      const exit = exitLine(payload['exit_code'], payload['signal'], payload['duration_ms']);
+      return appendLine(withoutRunning(state, sessionId), sessionId, exit);
     }
     case 'pty.exit':
       // A new terminal starts its byte count at 0 again.
@@ -224,5 +309,13 @@ export function reduce(state: State, action: Action): State {
       return { ...state, notice: { text: action.text, isError: action.isError ?? false } };
     case 'pty-offset':
       return { ...state, ptyOffset: { ...state.ptyOffset, [action.sessionId]: action.offset } };
+    case 'turns-loaded':
+      return loadTurns(state, action.sessionId, action.turns);
+    case 'picker-open':
+      return { ...state, picker: { sessions: action.sessions, index: 0 } };
+    case 'picker-move':
+      return { ...state, picker: movePicker(state.picker, action.delta) };
+    case 'picker-close':
+      return { ...state, picker: null };
   }
 }

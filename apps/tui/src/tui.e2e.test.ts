@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectWebSocketRpc } from '@tether/ws-transport';
 import { leakCheck, tempDir, uniqueMarker, waitFor } from '@tether/test-utils';
 
 const run = promisify(execFile);
@@ -37,6 +38,7 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
   let gateway: ChildProcess;
   let gatewayStderr = '';
   let instanceId = '';
+  let rpcUrl = '';
   let gatewayExit: Promise<number | null>;
 
   const tmux = async (...args: string[]): Promise<string> =>
@@ -48,7 +50,7 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
       return await waitFor(async () => {
         last = await screen();
         return test(last) ? last : null;
-      }, { what, timeoutMs: 15_000, intervalMs: 100 });
+      }, { what, timeoutMs: 30_000, intervalMs: 100 });
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- screen ---\n${last}\n--- gateway stderr (tail) ---\n${gatewayStderr.slice(-2000)}`, { cause: error });
     }
@@ -59,7 +61,9 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
     if (!existsSync(TUI_MAIN)) throw new Error(`${TUI_MAIN} is missing: run pnpm build in apps/tui`);
     home = await tempDir('tether-tui-e2e-');
 
-    gateway = spawn(process.execPath, [GATEWAY_MAIN, '--port', '0', '--home', home.path, '--token', token], {
+    // A long grace: the sessions must outlive the TUI between its runs on a loaded machine.
+    const args = ['--port', '0', '--home', home.path, '--token', token, '--grace-s', '600'];
+    gateway = spawn(process.execPath, [GATEWAY_MAIN, ...args], {
       env: cleanEnv(),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -73,11 +77,27 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
       return JSON.parse(text) as { instance_id: string; url: string };
     }, { what: 'the gateway runtime file', timeoutMs: 20_000, intervalMs: 50 });
     instanceId = runtime.instance_id;
+    rpcUrl = runtime.url;
+  });
 
+  const startTui = async (): Promise<void> => {
     // `env -u CI`: with CI set, Ink renders nothing until exit.
     const command = `env -u CI ${process.execPath} ${TUI_MAIN} --home ${home.path}`;
     await tmux('new-session', '-d', '-s', 'tui', '-x', '120', '-y', '40', command);
-  });
+  };
+
+  const quitTui = async (): Promise<void> => {
+    await tmux('send-keys', '-t', 'tui', 'C-q');
+    // The tmux session (and its server) ends with the TUI.
+    await waitFor(async () => {
+      try {
+        await tmux('has-session', '-t', 'tui');
+        return false;
+      } catch {
+        return true; // has-session fails once the session is gone: that is the wait's end
+      }
+    }, { what: 'the TUI to quit', timeoutMs: 30_000, intervalMs: 100 });
+  };
 
   afterAll(async () => {
     await tmux('kill-server').catch(() => {
@@ -88,6 +108,7 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
   });
 
   it('creates a session, runs a prompt, attaches and detaches the terminal', async () => {
+    await startTui();
     await waitForScreen((text) => text.includes('0 sessions'), 'the UI with 0 sessions');
 
     await tmux('send-keys', '-t', 'tui', 'C-n');
@@ -115,6 +136,66 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
       'the UI again after Ctrl-]',
     );
     expect(back).toContain('hello-tui');
+  });
+
+  it('shows the stored output of sessions when re-opened', async () => {
+    await quitTui();
+    // Another client makes a session and runs a turn while no TUI is open.
+    const rpc = await connectWebSocketRpc(rpcUrl, { token });
+    const { session } = await rpc.request('session.create', { title: 'rpc-made' });
+    const ended = new Promise<void>((resolve) => {
+      rpc.onEvent((event) => {
+        if (event.type === 'turn.end' && event.session_id === session.session_id) resolve();
+      });
+    });
+    await rpc.request('prompt.submit', { session_id: session.session_id, text: 'echo REPLAY-MARKER' });
+    await ended;
+    rpc.close();
+
+    await startTui();
+    // The oldest session is current at start: the one the first TUI run made.
+    const first = await waitForScreen(
+      (text) => /│ hello-tui\s/.test(text) && text.includes('[exit 0') && /\b2 sessions\b/.test(text),
+      'the first session\'s stored turn on re-open',
+    );
+    expect(first).toContain('$ echo hello-tui');
+
+    await tmux('send-keys', '-t', 'tui', 'Tab');
+    const second = await waitForScreen(
+      (text) => /│ REPLAY-MARKER\s/.test(text) && /› +rpc-made · idle · 1 att/.test(text),
+      'the rpc-made session\'s stored turn after Tab',
+    );
+    // From the store only: the events the gateway still buffers are not shown a second time.
+    expect(second.match(/\$ echo REPLAY-MARKER/g)).toHaveLength(1);
+  });
+
+  it('lists a closed session on Ctrl-R and resumes it with its turns', async () => {
+    // rpc-made is current: close it, so only the store knows it.
+    await tmux('send-keys', '-t', 'tui', 'C-w');
+    await waitForScreen(
+      (text) => text.includes('closed "rpc-made"') && /\b1 session\b(?!s)/.test(text),
+      'rpc-made closed',
+    );
+
+    await tmux('send-keys', '-t', 'tui', 'C-r');
+    const picker = await waitForScreen(
+      (text) => text.includes('Resume a stored session') && /› rpc-made · .* · client_close/.test(text),
+      'the resume list with rpc-made first',
+    );
+    expect(picker).toMatch(/untitled · .* · live/);
+
+    await tmux('send-keys', '-t', 'tui', 'Enter');
+    const resumed = await waitForScreen(
+      (text) => text.includes('resumed "rpc-made"') && /│ REPLAY-MARKER\s/.test(text) &&
+        /\b2 sessions\b/.test(text) && /› +rpc-made · idle · 1 att/.test(text),
+      'rpc-made resumed with its stored turn',
+    );
+    expect(resumed.match(/\$ echo REPLAY-MARKER/g)).toHaveLength(1);
+
+    // The resumed session takes prompts again.
+    await tmux('send-keys', '-t', 'tui', '-l', 'echo after-resume');
+    await tmux('send-keys', '-t', 'tui', 'Enter');
+    await waitForScreen((text) => /│ after-resume\s/.test(text), 'a new turn in the resumed session');
   });
 
   it('stops the gateway cleanly and leaves no process behind', async () => {

@@ -6,6 +6,7 @@ import { render } from 'ink-testing-library';
 import { waitFor } from '@tether/test-utils';
 import { FakeClient } from '../test-fixtures/fake-client.js';
 import { GatewayController } from '../gateway-controller.js';
+import type { StoredSession, StoredTurn } from '../state.js';
 import { App } from './App.js';
 
 const controllers: GatewayController[] = [];
@@ -86,9 +87,12 @@ describe('App', () => {
     view.stdin.write('\t');
     await screen('› ');
     await waitFor(() => /› +old one/.test(view.lastFrame() ?? ''), { what: 'old one highlighted' });
+    // Current at start and never seen before: its stored turns, then live events only.
+    expect(client.calls.map((call) => call.method)).toEqual([
+      'session.list', 'session.turns', 'session.attach', 'session.create',
+    ]);
     expect(client.calls.filter((call) => call.method === 'session.attach').at(-1)?.params).toEqual({
       session_id: 'old',
-      since_seq: 0,
     });
 
     view.stdin.write('\x14');
@@ -99,4 +103,68 @@ describe('App', () => {
     await waitFor(() => quits.length === 1, { what: 'quit' });
     view.unmount();
   });
+
+  it('lists stored sessions on Ctrl-R and resumes the picked one with its turns', async () => {
+    const client = new FakeClient();
+    client.stored = [
+      storedSession('new-one', 'newest', 'client_close'),
+      storedSession('older', 'older one', 'grace_expired'),
+    ];
+    client.turns['older'] = [turn('echo from-the-store', 'from-the-store\n')];
+    const { view, screen } = await renderApp(client);
+    await screen('^R resume');
+
+    view.stdin.write('\x12');
+    await screen('Resume a stored session');
+    expect(view.lastFrame()).toMatch(/› newest · .* · client_close/);
+    expect(view.lastFrame()).toContain('older one');
+    expect(view.lastFrame()).toContain('grace_expired');
+    view.stdin.write('x');
+    view.stdin.write('\x1b[B');
+    await waitFor(() => /› older one/.test(view.lastFrame() ?? ''), { what: 'second row picked' });
+    view.stdin.write('\r');
+
+    await screen('from-the-store');
+    expect(client.calls.find((call) => call.method === 'session.resume')?.params).toEqual({
+      session_id: 'older',
+    });
+    expect(view.lastFrame()).toContain('$ echo from-the-store');
+    expect(view.lastFrame()).toMatch(/› +older one/);
+    // The key typed while the picker was open went nowhere.
+    expect(view.lastFrame()).not.toContain('> x');
+    view.unmount();
+  });
+
+  it('closes the Ctrl-R list on Esc without resuming', async () => {
+    const client = new FakeClient();
+    client.stored = [storedSession('a', 'stored a', 'shutdown')];
+    const { view, screen } = await renderApp(client);
+    view.stdin.write('\x12');
+    await screen('Resume a stored session');
+    view.stdin.write('\x1b');
+    await waitFor(() => !(view.lastFrame() ?? '').includes('Resume a stored'), { what: 'list closed' });
+    expect(client.calls.some((call) => call.method === 'session.resume')).toBe(false);
+    view.unmount();
+  });
 });
+
+function storedSession(id: string, title: string, endReason: string): StoredSession {
+  return {
+    session_id: id,
+    title,
+    created_at: '2026-01-02T03:04:05.000Z',
+    runs: [{ run_id: `r-${id}`, started_at: '2026-01-02T03:04:05.000Z', ended_at: '2026-01-02T04:00:00.000Z', end_reason: endReason }],
+  };
+}
+
+function turn(text: string, output: string): StoredTurn {
+  return {
+    turn_id: `t-${text}`,
+    text,
+    output,
+    exit_code: 0,
+    signal: null,
+    started_at: '2026-01-02T03:05:00.000Z',
+    ended_at: '2026-01-02T03:05:01.000Z',
+  };
+}

@@ -6,6 +6,7 @@ import { currentSession } from '../state.js';
 import { Footer } from './Footer.js';
 import { InputLine } from './InputLine.js';
 import { OutputPane } from './OutputPane.js';
+import { ResumePicker } from './ResumePicker.js';
 import { SessionList } from './SessionList.js';
 
 export interface AppProps {
@@ -36,6 +37,17 @@ export function App({ controller, onQuit, onOpenTerminal }: AppProps): React.JSX
   const handleInput = useCallback(
     (input: string, key: Key) => {
       if (key.ctrl && (input === 'c' || input === 'q')) return onQuit();
+      // While the picker is open, keys move it; typing must not leak into the draft.
+      if (controller.getState().picker) {
+        if (key.escape) return controller.dispatch({ type: 'picker-close' });
+        if (key.return) return controller.run(() => controller.resumePicked());
+        if (key.upArrow || (key.tab && key.shift)) {
+          return controller.dispatch({ type: 'picker-move', delta: -1 });
+        }
+        if (key.downArrow || key.tab) return controller.dispatch({ type: 'picker-move', delta: 1 });
+        return;
+      }
+      if (key.ctrl && input === 'r') return controller.run(() => controller.openResumePicker());
       if (key.ctrl && input === 'n') return controller.run(() => controller.createSession());
       if (key.ctrl && input === 'w') return controller.run(() => controller.closeCurrent());
       if (key.tab) return controller.run(() => controller.cycle(key.shift ? -1 : 1));
@@ -71,11 +83,16 @@ export function App({ controller, onQuit, onOpenTerminal }: AppProps): React.JSX
     <Box flexDirection="column" width={size.columns}>
       <Box height={paneHeight}>
         <SessionList sessions={state.sessions} currentId={state.currentId} width={LIST_WIDTH} />
-        <OutputPane
-          title={session ? session.title : null}
-          transcript={session ? (state.transcripts[session.session_id] ?? '') : ''}
-          height={paneHeight}
-        />
+        {state.picker ? (
+          <ResumePicker picker={state.picker} height={paneHeight} />
+        ) : (
+          <OutputPane
+            title={session ? session.title : null}
+            running={session ? state.runningText[session.session_id] : undefined}
+            transcript={session ? (state.transcripts[session.session_id] ?? '') : ''}
+            height={paneHeight}
+          />
+        )}
       </Box>
       <InputLine value={draft} isEnabled={state.connection === 'connected'} />
       <Footer

@@ -7,7 +7,7 @@ export function sessionCountLabel(count: number): string {
   return `${count} ${count === 1 ? 'session' : 'sessions'}`;
 }
 
-export const KEY_HINTS = '^N new · ^W close · Tab/^O/^P switch · ^T terminal · ^Q quit';
+export const KEY_HINTS = '^N new · ^W close · Tab/^O/^P switch · ^R resume · ^T terminal · ^Q quit';
 
 export interface FooterProps {
   sessionCount: number;
