@@ -76,6 +76,8 @@ export async function startSoakGateway(
   const child = spawn(
     process.execPath,
     [
+      // Diagnostics, e.g. SOAK_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+      ...(process.env.SOAK_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
       GATEWAY_MAIN,
       '--port',
       '0',
