@@ -29,7 +29,7 @@ async function slowestHealthzMs(port: number, during: Promise<unknown>): Promise
 }
 
 describe('store hiccup', () => {
-  it('does not stall the event loop while another connection holds the SQLite write lock', async () => {
+  it('keeps the event loop running while another connection holds the write lock', async () => {
     gateway = await startSoakGateway(['--idle-ttl-s', '600']);
     const client = await SoakClient.connect(gateway.port, gateway.token);
     const hiccup = new StoreHiccup(gateway.home);
