@@ -15,8 +15,13 @@ let sessions = [];
 let current = null;
 let pty = null;
 let ptyOffset = 0;
+let pollTimer = null;
+// session.status and session.closed reach only clients attached to that session, so sessions
+// other clients create or close show up through this poll.
+const LIST_POLL_MS = 2000;
 
 function request(method, params = {}) {
+  if (!rpc || rpc.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected'));
   const id = nextId++;
   rpc.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
   return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
@@ -29,7 +34,7 @@ function render() {
       row.textContent = `${s.title} · ${s.status}`;
       row.dataset.sessionId = s.session_id;
       if (s.session_id === current) row.className = 'current';
-      row.onclick = () => select(s.session_id);
+      row.onclick = () => showSession(s.session_id);
       return row;
     }),
   );
@@ -37,8 +42,25 @@ function render() {
 }
 
 async function refresh() {
-  sessions = (await request('session.list')).sessions;
+  try {
+    sessions = (await request('session.list')).sessions;
+  } catch (error) {
+    // The connection dropped mid-request; its onclose reconnects and refreshes again.
+    console.warn('session.list failed', error);
+    return;
+  }
+  if (current !== null && !sessions.some((s) => s.session_id === current)) {
+    // Closed elsewhere (or expired): stop pointing the terminal at it.
+    current = null;
+    if (pty) pty.onclose = null, pty.close(), pty = null;
+    statusLine.textContent = 'session closed';
+  }
   render();
+}
+
+function stopPolling() {
+  if (pollTimer !== null) clearInterval(pollTimer);
+  pollTimer = null;
 }
 
 function connectRpc() {
@@ -49,7 +71,10 @@ function connectRpc() {
       const event = frame.params;
       if (event.type === 'gateway.ready') {
         statusLine.textContent = 'connected';
-        refresh();
+        stopPolling();
+        pollTimer = setInterval(refresh, LIST_POLL_MS);
+        // A new connection holds no attachment: take the shown session back, if it is still there.
+        refresh().then(() => current !== null && showSession(current));
       } else if (event.type === 'session.status' || event.type === 'session.closed') {
         refresh();
       }
@@ -62,16 +87,33 @@ function connectRpc() {
     else waiter.resolve(frame.result);
   };
   rpc.onclose = () => {
+    stopPolling();
+    for (const waiter of pending.values()) waiter.reject(new Error('connection closed'));
+    pending.clear();
     statusLine.textContent = 'disconnected; retrying…';
     setTimeout(connectRpc, 1000);
   };
 }
 
+function showSession(sessionId) {
+  select(sessionId).catch((error) => {
+    statusLine.textContent = `could not attach: ${error.message}`;
+  });
+}
+
 async function select(sessionId) {
-  if (current !== sessionId) {
+  const previous = current;
+  if (previous !== sessionId) {
     current = sessionId;
     ptyOffset = 0;
     term.reset();
+  }
+  if (previous !== null && previous !== sessionId) {
+    // Leaving a session lets it go detached (and its grace start) instead of holding every
+    // session this page ever showed.
+    request('session.detach', { session_id: previous }).catch((error) => {
+      console.warn('session.detach failed (already closed?)', error);
+    });
   }
   const { session } = await request('session.attach', { session_id: sessionId });
   if (!session.pty) await request('pty.open', { session_id: sessionId, cols: term.cols, rows: term.rows });

@@ -30,12 +30,20 @@ export interface StoredTurn {
   ended_at: string | null;
 }
 
+/** One run of a stored session; `ended_at` is null while it is live. */
+export interface StoredRun {
+  run_id: string;
+  started_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+}
+
 /** A `stored` session object (PROTOCOL.md, `session.history`). */
 export interface StoredSession {
   session_id: string;
   title: string;
   created_at: string;
-  runs: { run_id: string; started_at: string; ended_at: string | null; end_reason: string | null }[];
+  runs: StoredRun[];
 }
 
 /** The Ctrl-R list of stored sessions; `index` is the highlighted row. */

@@ -153,7 +153,12 @@ function storedSession(id: string, title: string, endReason: string): StoredSess
     session_id: id,
     title,
     created_at: '2026-01-02T03:04:05.000Z',
-    runs: [{ run_id: `r-${id}`, started_at: '2026-01-02T03:04:05.000Z', ended_at: '2026-01-02T04:00:00.000Z', end_reason: endReason }],
+    runs: [{
+      run_id: `r-${id}`,
+      started_at: '2026-01-02T03:04:05.000Z',
+      ended_at: '2026-01-02T04:00:00.000Z',
+      end_reason: endReason,
+    }],
   };
 }
 

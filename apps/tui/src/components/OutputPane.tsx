@@ -10,7 +10,8 @@ export interface OutputPaneProps {
 }
 
 /** The tail of the current session's transcript, as many lines as fit. */
-export function OutputPane({ title, running, transcript, height }: OutputPaneProps): React.JSX.Element {
+export function OutputPane(props: OutputPaneProps): React.JSX.Element {
+  const { title, running, transcript, height } = props;
   const visibleRows = Math.max(1, height - 3);
   const lines = transcript.replace(/\n$/, '').split('\n').slice(-visibleRows);
   return (

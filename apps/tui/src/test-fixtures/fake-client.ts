@@ -98,7 +98,8 @@ export class FakeClient implements RpcClient {
   private emitStatus(session: SessionInfo): void {
     const seq = (this.seqs[session.session_id] ?? 0) + 1;
     this.seqs[session.session_id] = seq;
-    this.emit({ type: 'session.status', session_id: session.session_id, seq, payload: { session } });
+    const sessionId = session.session_id;
+    this.emit({ type: 'session.status', session_id: sessionId, seq, payload: { session } });
   }
 
   emit(event: EventMessage): void {
