@@ -170,7 +170,11 @@ export interface ProcessQuery {
 
 /** Pids matching the query, never including this process itself. */
 export async function findProcesses(query: ProcessQuery): Promise<number[]> {
-  const snapshot = await procSnapshot();
+  return findInSnapshot(await procSnapshot(), query);
+}
+
+/** The query answered from one walk: roots, their kernel sessions, markers, all descendants. */
+export function findInSnapshot(snapshot: ProcSnapshot, query: ProcessQuery): number[] {
   const found = new Set<number>();
   for (const pid of query.rootPids ?? []) {
     const stat = snapshot.byPid.get(pid);
@@ -240,40 +244,93 @@ export interface ReapResult {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+interface ReapJob {
+  query: ProcessQuery;
+  politeSignal: NodeJS.Signals;
+  killGraceMs: number;
+  killWaitMs: number;
+  createdMs: number;
+  phase: 'new' | 'polite' | 'kill';
+  deadlineMs: number;
+  signalled: Set<number>;
+  killed: Set<number>;
+  resolve: (result: ReapResult) => void;
+}
+
+/** Reaps in progress, all stepped by one loop off one /proc walk per poll. */
+const reapJobs = new Set<ReapJob>();
+let isReapLoopRunning = false;
+const REAP_POLL_MS = 25;
+
 /**
  * Polite signal, bounded wait, SIGKILL, bounded wait — to every process the query finds,
  * re-running the query at each step so children forked during teardown are caught too.
- * Never blocks the event loop: every wait is a timer.
+ * Every reap in flight shares one loop and one /proc walk per step, so closing hundreds of
+ * sessions at once costs what closing one does, per step. Never blocks the event loop.
  */
-export async function reapProcesses(query: ProcessQuery, options: ReapOptions): Promise<ReapResult> {
-  const politeSignal = options.politeSignal ?? 'SIGTERM';
-  const pollMs = options.pollMs ?? 25;
-  const signalled = new Set<number>();
-  const killed = new Set<number>();
+export function reapProcesses(query: ProcessQuery, options: ReapOptions): Promise<ReapResult> {
+  return new Promise((resolve) => {
+    reapJobs.add({
+      query,
+      politeSignal: options.politeSignal ?? 'SIGTERM',
+      killGraceMs: options.killGraceMs,
+      killWaitMs: options.killWaitMs ?? 2000,
+      createdMs: performance.now(),
+      phase: 'new',
+      deadlineMs: 0,
+      signalled: new Set(),
+      killed: new Set(),
+      resolve,
+    });
+    void runReapLoop();
+  });
+}
 
-  let targets = await findProcesses(query);
-  for (const pid of targets) {
-    signalProcess(pid, 'SIGHUP');
-    if (politeSignal !== 'SIGHUP') signalProcess(pid, politeSignal);
-    signalled.add(pid);
-  }
-
-  const politeDeadline = Date.now() + options.killGraceMs;
-  while (targets.length > 0 && Date.now() < politeDeadline) {
-    await sleep(pollMs);
-    targets = await findProcesses(query);
-  }
-
-  const killDeadline = Date.now() + (options.killWaitMs ?? 2000);
-  while (targets.length > 0) {
-    for (const pid of targets) {
-      if (signalProcess(pid, 'SIGKILL')) killed.add(pid);
-      signalled.add(pid);
+async function runReapLoop(): Promise<void> {
+  if (isReapLoopRunning) return;
+  isReapLoopRunning = true;
+  try {
+    while (reapJobs.size > 0) {
+      const walkAskedMs = performance.now();
+      const snapshot = await procSnapshot();
+      const nowMs = performance.now();
+      for (const job of [...reapJobs]) {
+        // A job that arrived during this walk may name processes the walk did not see yet.
+        if (job.createdMs > walkAskedMs) continue;
+        stepReapJob(job, findInSnapshot(snapshot, job.query), nowMs);
+      }
+      if (reapJobs.size > 0) await sleep(REAP_POLL_MS);
     }
-    if (Date.now() >= killDeadline) break;
-    await sleep(pollMs);
-    targets = await findProcesses(query);
+  } finally {
+    isReapLoopRunning = false;
   }
+}
 
-  return { signalled: [...signalled], killed: [...killed], survivors: targets };
+function stepReapJob(job: ReapJob, targets: number[], nowMs: number): void {
+  const finish = (survivors: number[]) => {
+    reapJobs.delete(job);
+    job.resolve({ signalled: [...job.signalled], killed: [...job.killed], survivors });
+  };
+  if (job.phase === 'new') {
+    for (const pid of targets) {
+      signalProcess(pid, 'SIGHUP');
+      if (job.politeSignal !== 'SIGHUP') signalProcess(pid, job.politeSignal);
+      job.signalled.add(pid);
+    }
+    if (targets.length === 0) return finish([]);
+    job.phase = 'polite';
+    job.deadlineMs = nowMs + job.killGraceMs;
+    if (job.killGraceMs > 0) return;
+  }
+  if (targets.length === 0) return finish([]);
+  if (job.phase === 'polite') {
+    if (nowMs < job.deadlineMs) return;
+    job.phase = 'kill';
+    job.deadlineMs = nowMs + job.killWaitMs;
+  }
+  for (const pid of targets) {
+    if (signalProcess(pid, 'SIGKILL')) job.killed.add(pid);
+    job.signalled.add(pid);
+  }
+  if (nowMs >= job.deadlineMs) finish(targets);
 }
