@@ -4,20 +4,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EventRecorder } from './test-support/events.js';
 import { startGatewayProcess, type GatewayProcess } from './test-support/gateway-process.js';
-import { countsAgree, processLeaks } from './test-support/leaks.js';
+import { countsAgree } from './test-support/leaks.js';
 import { storedRuns } from './test-support/store-check.js';
+import { stopAndCheck } from './test-support/cleanup.js';
 
 let gateway: GatewayProcess | null = null;
 let client: RpcClient | null = null;
 
 afterEach(async () => {
   client?.close();
-  if (gateway) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  if (gateway) await stopAndCheck(gateway);
   gateway = null;
   client = null;
 });

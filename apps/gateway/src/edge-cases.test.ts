@@ -6,18 +6,14 @@ import { startGatewayProcess, type GatewayProcess } from './test-support/gateway
 import { countsAgree, processLeaks } from './test-support/leaks.js';
 import { openPty } from './test-support/pty-client.js';
 import { storedRuns } from './test-support/store-check.js';
+import { stopAndCheck } from './test-support/cleanup.js';
 
 const gateways: GatewayProcess[] = [];
 const clients: RpcClient[] = [];
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
-  for (const gateway of gateways.splice(0)) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  for (const gateway of gateways.splice(0)) await stopAndCheck(gateway);
 });
 
 async function start(args: string[] = [], home?: string) {

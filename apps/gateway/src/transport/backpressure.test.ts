@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EventRecorder } from '../test-support/events.js';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
-import { countsAgree, processLeaks } from '../test-support/leaks.js';
+import { countsAgree } from '../test-support/leaks.js';
 import { openPty, scrapeMetrics } from '../test-support/pty-client.js';
+import { stopAndCheck } from '../test-support/cleanup.js';
 
 const MIB = 1024 * 1024;
 /** gateway.ts: pause above 1 MiB unsent; the replay (1 MiB by default) may go out in one piece. */
@@ -19,12 +20,7 @@ let client: RpcClient | null = null;
 
 afterEach(async () => {
   client?.close();
-  if (gateway) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  if (gateway) await stopAndCheck(gateway);
   gateway = null;
   client = null;
 });

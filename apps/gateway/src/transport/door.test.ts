@@ -5,20 +5,16 @@ import { waitFor } from '@tether/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
-import { countsAgree, processLeaks } from '../test-support/leaks.js';
+import { countsAgree } from '../test-support/leaks.js';
 import { scrapeMetrics } from '../test-support/pty-client.js';
+import { stopAndCheck } from '../test-support/cleanup.js';
 
 let gateway: GatewayProcess | null = null;
 let clients: RpcClient[] = [];
 
 afterEach(async () => {
   for (const client of clients) client.close();
-  if (gateway) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  if (gateway) await stopAndCheck(gateway);
   gateway = null;
   clients = [];
 });

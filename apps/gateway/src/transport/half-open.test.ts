@@ -3,8 +3,9 @@ import { connectWebSocketRpc, type RpcClient } from '@tether/ws-transport';
 import { waitFor } from '@tether/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
-import { countsAgree, processLeaks } from '../test-support/leaks.js';
+import { countsAgree } from '../test-support/leaks.js';
 import { storedRuns } from '../test-support/store-check.js';
+import { stopAndCheck } from '../test-support/cleanup.js';
 
 const INTERVAL_S = 1;
 const TIMEOUT_S = 1;
@@ -46,12 +47,7 @@ let proxy: Awaited<ReturnType<typeof startProxy>> | null = null;
 afterEach(async () => {
   for (const client of clients) client.close();
   await proxy?.close();
-  if (gateway) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  if (gateway) await stopAndCheck(gateway);
   gateway = null;
   clients = [];
   proxy = null;

@@ -2,8 +2,9 @@ import { connectWebSocketRpc, type RpcClient } from '@tether/ws-transport';
 import { waitFor } from '@tether/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
-import { countsAgree, processLeaks } from '../test-support/leaks.js';
+import { countsAgree } from '../test-support/leaks.js';
 import { openPty } from '../test-support/pty-client.js';
+import { stopAndCheck } from '../test-support/cleanup.js';
 
 const INPUT_BYTES = 1024 * 1024;
 
@@ -12,12 +13,7 @@ let client: RpcClient | null = null;
 
 afterEach(async () => {
   client?.close();
-  if (gateway) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  if (gateway) await stopAndCheck(gateway);
   gateway = null;
   client = null;
 });

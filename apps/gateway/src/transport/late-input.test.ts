@@ -3,8 +3,9 @@ import { waitFor } from '@tether/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../test-support/events.js';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
-import { countsAgree, processLeaks } from '../test-support/leaks.js';
+import { countsAgree } from '../test-support/leaks.js';
 import { openPty } from '../test-support/pty-client.js';
+import { stopAndCheck } from '../test-support/cleanup.js';
 
 const PASTE_BYTES = 4 * 1024 * 1024;
 /** Raw mode, so the whole paste reaches the program; it exits once it has read all of it. */
@@ -15,12 +16,7 @@ let client: RpcClient | null = null;
 
 afterEach(async () => {
   client?.close();
-  if (gateway) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  if (gateway) await stopAndCheck(gateway);
   gateway = null;
   client = null;
 });

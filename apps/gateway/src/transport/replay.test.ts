@@ -3,8 +3,9 @@ import { waitFor } from '@tether/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../test-support/events.js';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
-import { countsAgree, processLeaks } from '../test-support/leaks.js';
+import { countsAgree } from '../test-support/leaks.js';
 import { openPty } from '../test-support/pty-client.js';
+import { stopAndCheck } from '../test-support/cleanup.js';
 
 const LINES = 3000;
 /** Numbered lines, paced so a detach lands mid-stream, then the program waits for input. */
@@ -23,12 +24,7 @@ let clients: RpcClient[] = [];
 
 afterEach(async () => {
   for (const client of clients) client.close();
-  if (gateway) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  if (gateway) await stopAndCheck(gateway);
   gateway = null;
   clients = [];
 });

@@ -6,8 +6,9 @@ import { tempDir, waitFor } from '@tether/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../test-support/events.js';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
-import { countsAgree, processLeaks } from '../test-support/leaks.js';
+import { countsAgree } from '../test-support/leaks.js';
 import { openPty } from '../test-support/pty-client.js';
+import { stopAndCheck } from '../test-support/cleanup.js';
 
 const RUNS = 50;
 const PARALLEL = 5;
@@ -18,12 +19,7 @@ let scratch: { path: string; remove(): Promise<void> } | null = null;
 
 afterEach(async () => {
   client?.close();
-  if (gateway) {
-    const exit = await gateway.stop('SIGTERM');
-    expect(exit.code).toBe(0);
-    expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
-    await gateway.removeHome();
-  }
+  if (gateway) await stopAndCheck(gateway);
   await scratch?.remove();
   gateway = null;
   client = null;
