@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs, builds and runs the whole test suite, then prints one closing line with the totals.
+# Installs, builds, lints, typechecks and runs the whole test suite, then prints one closing
+# line with the totals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TETHER_WITH_BROWSER=1
@@ -7,6 +8,8 @@ bash scripts/setup.sh
 export TURBO_TELEMETRY_DISABLED=1
 log=$(mktemp -t tether-test.XXXXXX)
 status=0
+pnpm lint
+pnpm typecheck
 pnpm test 2>&1 | tee "$log" || status=$?
 # vitest prints "Tests  N passed | M failed | K skipped (T)" per package; add them up.
 sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
