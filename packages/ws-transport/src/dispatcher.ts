@@ -9,6 +9,8 @@ import type { RpcConnection } from './connection.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   errorResponse,
+  eventNotification,
+  type EventMessage,
   type RpcErrorObject,
   type RpcId,
   type RpcResponse,
@@ -214,6 +216,17 @@ export function createDispatcher(
  * Serialises a response. A result JSON cannot carry (BigInt, cycles) becomes -32603 for the
  * same id instead of an exception inside a transport.
  */
+/** The `event` notification as one line of JSON, or null (logged) if it cannot be sent. */
+export function serializeEvent(event: EventMessage, logger: Logger): string | null {
+  try {
+    return JSON.stringify(eventNotification(event));
+  } catch (error) {
+    const fields = { sessionId: event.session_id ?? null, err: error, type: event.type };
+    logger.error(fields, 'event not serialisable');
+    return null;
+  }
+}
+
 export function serializeResponse(response: RpcResponse, logger?: Logger): string {
   try {
     return JSON.stringify(response);

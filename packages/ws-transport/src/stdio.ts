@@ -5,11 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { TetherError, type Logger } from '@tether/core';
 import { CloseSignal, type RpcConnection } from './connection.js';
-import { NO_LOGGER, serializeResponse, type Dispatcher } from './dispatcher.js';
+import { NO_LOGGER, serializeEvent, serializeResponse, type Dispatcher } from './dispatcher.js';
 import { LineSplitter } from './lines.js';
 import {
   errorResponse,
-  eventNotification,
   type EventMessage,
   type RpcResponse,
 } from './protocol.js';
@@ -134,17 +133,8 @@ export function serveStdio(
     },
     notify(event: EventMessage): void {
       if (closeSignal.isClosed) return;
-      let text: string;
-      try {
-        text = JSON.stringify(eventNotification(event));
-      } catch (error) {
-        logger.error(
-          { sessionId: event.session_id ?? null, err: error, type: event.type },
-          'event not serialisable',
-        );
-        return;
-      }
-      writeLine(text);
+      const text = serializeEvent(event, logger);
+      if (text !== null) writeLine(text);
     },
     close(code = 1000, reason = 'closed'): void {
       if (closeSignal.isClosed) return;

@@ -7,11 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { TetherError, type Logger } from '@tether/core';
 import { WebSocket, type RawData } from 'ws';
 import { CloseSignal, type RpcConnection } from './connection.js';
-import { NO_LOGGER, serializeResponse, type Dispatcher } from './dispatcher.js';
+import { NO_LOGGER, serializeEvent, serializeResponse, type Dispatcher } from './dispatcher.js';
 import { startHeartbeat } from './heartbeat.js';
 import {
   errorResponse,
-  eventNotification,
   type EventMessage,
   type RpcResponse,
 } from './protocol.js';
@@ -179,17 +178,8 @@ export function attachWebSocketRpc(
     },
     notify(event: EventMessage): void {
       if (!isOpen()) return;
-      let text: string;
-      try {
-        text = JSON.stringify(eventNotification(event));
-      } catch (error) {
-        logger.error(
-          { sessionId: event.session_id ?? null, err: error, type: event.type },
-          'event not serialisable',
-        );
-        return;
-      }
-      sendText(text);
+      const text = serializeEvent(event, logger);
+      if (text !== null) sendText(text);
     },
     close(code = 1000, reason = ''): void {
       if (closeSignal.isClosed || ws.readyState >= WebSocket.CLOSING) return;
