@@ -21,6 +21,18 @@ export interface HttpDeps {
   health: () => Record<string, unknown>;
 }
 
+/** Static files are read once: they do not change while the gateway runs. */
+const fileCache = new Map<string, Promise<Buffer>>();
+function readStatic(path: string): Promise<Buffer> {
+  let file = fileCache.get(path);
+  if (!file) {
+    file = readFile(path);
+    fileCache.set(path, file);
+    file.catch(() => fileCache.delete(path));
+  }
+  return file;
+}
+
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, {
     'content-type': type,
@@ -49,7 +61,7 @@ export function createHttpHandler(deps: HttpDeps) {
     }
     const asset = ASSETS[path];
     if (asset) {
-      send(res, 200, asset.type, await readFile(asset.path));
+      send(res, 200, asset.type, await readStatic(asset.path));
       return;
     }
     if (path !== '/metrics' && path !== '/') {
@@ -64,6 +76,6 @@ export function createHttpHandler(deps: HttpDeps) {
       send(res, 200, deps.metrics.contentType, await deps.metrics.metrics());
       return;
     }
-    send(res, 200, 'text/html; charset=utf-8', await readFile(`${PUBLIC_DIR}index.html`));
+    send(res, 200, 'text/html; charset=utf-8', await readStatic(`${PUBLIC_DIR}index.html`));
   };
 }
