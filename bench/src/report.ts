@@ -39,10 +39,14 @@ function tableRows(results: BenchResults): string[][] {
 /** A plain-text table for stdout, columns padded to fit. */
 export function consoleTable(results: BenchResults): string {
   const rows = tableRows(results);
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => [...row[column]!].length)));
-  const line = (row: string[]) => row.map((text, column) => text.padEnd(widths[column]!)).join('  ');
+  const widths = rows[0]!.map((_, column) =>
+    Math.max(...rows.map((row) => [...row[column]!].length)),
+  );
+  const line = (row: string[]) =>
+    row.map((text, column) => text.padEnd(widths[column]!)).join('  ');
   const targets = results.targets.map(
-    (t) => `  ${t.met === null ? 'n/a ' : t.met ? 'MET ' : 'MISS'}  ${t.figure}: ${t.measured} (target ${t.target})`,
+    (t) =>
+      `  ${t.met === null ? 'n/a ' : t.met ? 'MET ' : 'MISS'}  ${t.figure}: ${t.measured} (target ${t.target})`,
   );
   return [
     line(rows[0]!),
@@ -51,7 +55,9 @@ export function consoleTable(results: BenchResults): string {
     '',
     'targets (issue 5):',
     ...targets,
-    ...(results.skipped.length ? ['', 'skipped / scaled:', ...results.skipped.map((s) => `  ${s}`)] : []),
+    ...(results.skipped.length
+      ? ['', 'skipped / scaled:', ...results.skipped.map((s) => `  ${s}`)]
+      : []),
   ].join('\n');
 }
 
@@ -68,7 +74,12 @@ export function markdownReport(results: BenchResults, analysis: string): string 
   const m = results.machine;
   const targets = markdownTable([
     ['figure', 'target', 'measured', 'met'],
-    ...results.targets.map((t) => [t.figure, t.target, t.measured, t.met === null ? 'n/a' : t.met ? 'yes' : '**no**']),
+    ...results.targets.map((t) => [
+      t.figure,
+      t.target,
+      t.measured,
+      t.met === null ? 'n/a' : t.met ? 'yes' : '**no**',
+    ]),
   ]);
   return `# Benchmarks
 
@@ -80,7 +91,9 @@ ${results.smoke ? '\n**This is a smoke run (tiny sizes); its numbers mean nothin
 - Date: ${results.date}; run took ${results.durationS.toFixed(0)} s
 - Command: \`${results.command}\`
 - Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}
-- Versions: ${Object.entries(results.versions).map(([k, v]) => `${k} ${v}`).join('; ')}
+- Versions: ${Object.entries(results.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join('; ')}
 ${results.skipped.length ? `- Skipped / scaled: ${results.skipped.join('; ')}\n` : ''}
 ## Figures
 

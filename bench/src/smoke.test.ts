@@ -10,33 +10,37 @@ import { runSuite } from './suite.js';
 // The suite itself, at tiny sizes: every figure must come out. Values are never asserted —
 // benchmarks are not speed tests.
 describe('bench smoke run', () => {
-  it('produces every figure, the table, the JSON and the picture', { timeout: 180_000 }, async () => {
-    const out = await tempDir('tether-bench-smoke-');
-    const lines: string[] = [];
-    try {
-      const results: BenchResults = await runSuite({
-        smoke: true,
-        command: 'vitest smoke',
-        mayInstall: false,
-        log: (message) => lines.push(message),
-      });
-      for (const id of FIGURE_IDS) {
-        const row = results.rows.find((candidate) => candidate.id === id);
-        expect(row, `figure ${id}`).toBeDefined();
-        expect(row!.values.Tether?.reps.length, `Tether value of ${id}`).toBeGreaterThan(0);
+  it(
+    'produces every figure, the table, the JSON and the picture',
+    { timeout: 180_000 },
+    async () => {
+      const out = await tempDir('tether-bench-smoke-');
+      const lines: string[] = [];
+      try {
+        const results: BenchResults = await runSuite({
+          smoke: true,
+          command: 'vitest smoke',
+          mayInstall: false,
+          log: (message) => lines.push(message),
+        });
+        for (const id of FIGURE_IDS) {
+          const row = results.rows.find((candidate) => candidate.id === id);
+          expect(row, `figure ${id}`).toBeDefined();
+          expect(row!.values.Tether?.reps.length, `Tether value of ${id}`).toBeGreaterThan(0);
+        }
+        const throughput = results.rows.find((row) => row.id === 'throughput_mb_s')!;
+        expect(throughput.values['raw node-pty']).toBeDefined();
+        const hasJupyter = !results.skipped.some((note) => note.startsWith('Jupyter'));
+        if (hasJupyter) expect(throughput.values.Jupyter).toBeDefined();
+        else console.warn(`bench smoke: Jupyter skipped: ${results.skipped.join('; ')}`);
+        expect(results.targets.length).toBeGreaterThan(0);
+        expect(consoleTable(results)).toContain('Tether');
+        const written = await writeOutputs(results, { resultsDir: out.path, docsDir: null });
+        for (const path of written) expect(existsSync(path), path).toBe(true);
+        expect(existsSync(join(out.path, 'latest.json'))).toBe(true);
+      } finally {
+        await out.remove();
       }
-      const throughput = results.rows.find((row) => row.id === 'throughput_mb_s')!;
-      expect(throughput.values['raw node-pty']).toBeDefined();
-      const hasJupyter = !results.skipped.some((note) => note.startsWith('Jupyter'));
-      if (hasJupyter) expect(throughput.values.Jupyter).toBeDefined();
-      else console.warn(`bench smoke: Jupyter skipped: ${results.skipped.join('; ')}`);
-      expect(results.targets.length).toBeGreaterThan(0);
-      expect(consoleTable(results)).toContain('Tether');
-      const written = await writeOutputs(results, { resultsDir: out.path, docsDir: null });
-      for (const path of written) expect(existsSync(path), path).toBe(true);
-      expect(existsSync(join(out.path, 'latest.json'))).toBe(true);
-    } finally {
-      await out.remove();
-    }
-  });
+    },
+  );
 });

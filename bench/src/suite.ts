@@ -18,7 +18,11 @@ import { catThroughput, echoRoundTrips, writePayload } from './workloads/termina
 import { createCloseCycles, createToFirstOutput } from './workloads/sessions.js';
 import { massClose } from './workloads/mass-close.js';
 import { capacity, memoryPerSession } from './workloads/memory.js';
-import { gatewayKillDetection, halfOpenDetection, workerOrphanDetection } from './workloads/detection.js';
+import {
+  gatewayKillDetection,
+  halfOpenDetection,
+  workerOrphanDetection,
+} from './workloads/detection.js';
 import { evaluateTargets } from './targets.js';
 import { VERSION_PROBES } from './versions.js';
 
@@ -56,7 +60,11 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     const echoP50: Partial<Record<SystemName, number[]>> = {};
     const echoP99: Partial<Record<SystemName, number[]>> = {};
 
-    const terminalRun = async (system: SystemName, open: () => Promise<TermStream>, doThroughput: boolean) => {
+    const terminalRun = async (
+      system: SystemName,
+      open: () => Promise<TermStream>,
+      doThroughput: boolean,
+    ) => {
       if (doThroughput) {
         const stream = await open();
         try {
@@ -118,7 +126,8 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
 
     const perSystem = (values: Partial<Record<SystemName, number[]>>) => {
       const out: Row['values'] = {};
-      for (const [system, reps] of Object.entries(values)) out[system as SystemName] = figureOf(reps);
+      for (const [system, reps] of Object.entries(values))
+        out[system as SystemName] = figureOf(reps);
       return out;
     };
     add({
@@ -127,7 +136,12 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       unit: 'MB/s',
       values: perSystem(throughput),
     });
-    add({ id: 'echo_p50_ms', label: `keystroke echo p50 (${sizes.echoKeys} keys, raw cat)`, unit: 'ms', values: perSystem(echoP50) });
+    add({
+      id: 'echo_p50_ms',
+      label: `keystroke echo p50 (${sizes.echoKeys} keys, raw cat)`,
+      unit: 'ms',
+      values: perSystem(echoP50),
+    });
     add({ id: 'echo_p99_ms', label: 'keystroke echo p99', unit: 'ms', values: perSystem(echoP99) });
 
     // --- 3 and 4: session lifecycle (Tether only) ---------------------------------------
@@ -144,8 +158,18 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         p99.push(quantile(trips, 0.99));
         log(`create→output rep ${rep + 1}: p50 ${quantile(trips, 0.5).toFixed(1)} ms`);
       }
-      add({ id: 'create_output_p50_ms', label: 'session.create → first turn.output of echo, p50', unit: 'ms', values: { Tether: figureOf(p50) } });
-      add({ id: 'create_output_p99_ms', label: 'session.create → first turn.output, p99', unit: 'ms', values: { Tether: figureOf(p99) } });
+      add({
+        id: 'create_output_p50_ms',
+        label: 'session.create → first turn.output of echo, p50',
+        unit: 'ms',
+        values: { Tether: figureOf(p50) },
+      });
+      add({
+        id: 'create_output_p99_ms',
+        label: 'session.create → first turn.output, p99',
+        unit: 'ms',
+        values: { Tether: figureOf(p99) },
+      });
       const perSecond: number[] = [];
       const leaked: number[] = [];
       for (let rep = 0; rep < sizes.cycleReps; rep += 1) {
@@ -154,18 +178,36 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         leaked.push(result.leaked);
         log(`cycles rep ${rep + 1}: ${result.perSecond.toFixed(1)}/s, leaked ${result.leaked}`);
       }
-      add({ id: 'cycles_per_s', label: `create (with terminal) → close cycles, ${sizes.cycles} in a row`, unit: '/s', values: { Tether: figureOf(perSecond) } });
-      add({ id: 'cycles_leaked', label: 'marked processes alive after the cycles', unit: 'procs', values: { Tether: figureOf(leaked) } });
+      add({
+        id: 'cycles_per_s',
+        label: `create (with terminal) → close cycles, ${sizes.cycles} in a row`,
+        unit: '/s',
+        values: { Tether: figureOf(perSecond) },
+      });
+      add({
+        id: 'cycles_leaked',
+        label: 'marked processes alive after the cycles',
+        unit: 'procs',
+        values: { Tether: figureOf(leaked) },
+      });
       rpc.close();
     } finally {
       await lifecycle.stop();
     }
 
     // --- 5: mass close -------------------------------------------------------------------
-    const fits = Math.floor((await memAvailableBytes()) * 0.6 / WORKER_BUDGET_BYTES);
+    const fits = Math.floor(((await memAvailableBytes()) * 0.6) / WORKER_BUDGET_BYTES);
     const massSessions = Math.max(1, Math.min(sizes.massSessions, fits));
-    if (massSessions < sizes.massSessions) skipped.push(`mass close scaled to ${massSessions} sessions to fit memory`);
-    const mass = { noMarked: [] as number[], replies: [] as number[], p50: [] as number[], p99: [] as number[], max: [] as number[], healthz: [] as number[] };
+    if (massSessions < sizes.massSessions)
+      skipped.push(`mass close scaled to ${massSessions} sessions to fit memory`);
+    const mass = {
+      noMarked: [] as number[],
+      replies: [] as number[],
+      p50: [] as number[],
+      p99: [] as number[],
+      max: [] as number[],
+      healthz: [] as number[],
+    };
     let massNote = '';
     for (let rep = 0; rep < sizes.massReps; rep += 1) {
       log(`mass close rep ${rep + 1}: ${massSessions} sessions with terminal + worker`);
@@ -174,54 +216,132 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         const rpc = await gateway.rpc();
         const result = await massClose(gateway, rpc, massSessions, 30_000);
         rpc.close();
-        if (result.noMarkedMs === null) massNote = `${result.leftAfterBound} processes left after 30 s`;
+        if (result.noMarkedMs === null)
+          massNote = `${result.leftAfterBound} processes left after 30 s`;
         mass.noMarked.push(result.noMarkedMs ?? Number.POSITIVE_INFINITY);
         mass.replies.push(result.allClosedRepliesMs);
         if (result.lagMs.p50 !== null) mass.p50.push(result.lagMs.p50);
         if (result.lagMs.p99 !== null) mass.p99.push(result.lagMs.p99);
         if (result.lagMs.max !== null) mass.max.push(result.lagMs.max);
         mass.healthz.push(quantile(result.healthzMs, 0.99));
-        log(`  no marked process after ${result.noMarkedMs?.toFixed(0)} ms; lag p99 ${result.lagMs.p99?.toFixed(1)} ms`);
+        log(
+          `  no marked process after ${result.noMarkedMs?.toFixed(0)} ms; lag p99 ${result.lagMs.p99?.toFixed(1)} ms`,
+        );
       } finally {
         await gateway.stop();
       }
     }
     const massLabel = `${massSessions} sessions (terminal + worker) closed at once`;
-    add({ id: 'mass_close_no_marked_ms', label: `${massLabel}: until no marked process`, unit: 'ms', values: { Tether: figureOf(mass.noMarked) }, ...(massNote ? { note: massNote } : {}) });
-    add({ id: 'mass_close_replies_ms', label: `${massLabel}: until every close replied`, unit: 'ms', values: { Tether: figureOf(mass.replies) } });
-    add({ id: 'mass_close_lag_p50_ms', label: 'event-loop lag p50 during the close (gateway /metrics)', unit: 'ms', values: { Tether: figureOf(mass.p50) } });
-    add({ id: 'mass_close_lag_p99_ms', label: 'event-loop lag p99 during the close', unit: 'ms', values: { Tether: figureOf(mass.p99) } });
-    add({ id: 'mass_close_lag_max_ms', label: 'event-loop lag max during the close', unit: 'ms', values: { Tether: figureOf(mass.max) } });
-    add({ id: 'mass_close_healthz_p99_ms', label: '/healthz round trip p99 during the close (client view)', unit: 'ms', values: { Tether: figureOf(mass.healthz) } });
+    add({
+      id: 'mass_close_no_marked_ms',
+      label: `${massLabel}: until no marked process`,
+      unit: 'ms',
+      values: { Tether: figureOf(mass.noMarked) },
+      ...(massNote ? { note: massNote } : {}),
+    });
+    add({
+      id: 'mass_close_replies_ms',
+      label: `${massLabel}: until every close replied`,
+      unit: 'ms',
+      values: { Tether: figureOf(mass.replies) },
+    });
+    add({
+      id: 'mass_close_lag_p50_ms',
+      label: 'event-loop lag p50 during the close (gateway /metrics)',
+      unit: 'ms',
+      values: { Tether: figureOf(mass.p50) },
+    });
+    add({
+      id: 'mass_close_lag_p99_ms',
+      label: 'event-loop lag p99 during the close',
+      unit: 'ms',
+      values: { Tether: figureOf(mass.p99) },
+    });
+    add({
+      id: 'mass_close_lag_max_ms',
+      label: 'event-loop lag max during the close',
+      unit: 'ms',
+      values: { Tether: figureOf(mass.max) },
+    });
+    add({
+      id: 'mass_close_healthz_p99_ms',
+      label: '/healthz round trip p99 during the close (client view)',
+      unit: 'ms',
+      values: { Tether: figureOf(mass.healthz) },
+    });
 
     // --- 6 and 7: memory -------------------------------------------------------------------
     log('memory per idle session');
-    const mem = { bare: [] as number[], ptyGw: [] as number[], ptyTotal: [] as number[], wGw: [] as number[], wTotal: [] as number[] };
+    const mem = {
+      bare: [] as number[],
+      ptyGw: [] as number[],
+      ptyTotal: [] as number[],
+      wGw: [] as number[],
+      wTotal: [] as number[],
+    };
     const memGateway: TetherGateway = await startTether(LOAD_KNOBS);
     try {
       const rpc = await memGateway.rpc();
       for (let rep = 0; rep < sizes.memoryReps; rep += 1) {
-        const bare = await memoryPerSession(memGateway, rpc, sizes.memorySessions, { worker: false, pty: false });
+        const bare = await memoryPerSession(memGateway, rpc, sizes.memorySessions, {
+          worker: false,
+          pty: false,
+        });
         mem.bare.push(bare.gatewayBytes / 1024);
-        const withPty = await memoryPerSession(memGateway, rpc, sizes.memorySessions, { worker: false, pty: true });
+        const withPty = await memoryPerSession(memGateway, rpc, sizes.memorySessions, {
+          worker: false,
+          pty: true,
+        });
         mem.ptyGw.push(withPty.gatewayBytes / 1024);
         mem.ptyTotal.push((withPty.gatewayBytes + withPty.childBytes) / 1024);
-        const withWorker = await memoryPerSession(memGateway, rpc, sizes.memoryWorkerSessions, { worker: true, pty: false });
+        const withWorker = await memoryPerSession(memGateway, rpc, sizes.memoryWorkerSessions, {
+          worker: true,
+          pty: false,
+        });
         mem.wGw.push(withWorker.gatewayBytes / 1024);
         mem.wTotal.push((withWorker.gatewayBytes + withWorker.childBytes) / 1024);
-        log(`memory rep ${rep + 1}: bare ${mem.bare.at(-1)!.toFixed(1)} KB, worker total ${mem.wTotal.at(-1)!.toFixed(0)} KB`);
+        log(
+          `memory rep ${rep + 1}: bare ${mem.bare.at(-1)!.toFixed(1)} KB, worker total ${mem.wTotal.at(-1)!.toFixed(0)} KB`,
+        );
       }
       rpc.close();
     } finally {
       await memGateway.stop();
     }
-    add({ id: 'mem_bare_gateway_kb', label: 'gateway RSS per idle session, no worker, no terminal', unit: 'KB', values: { Tether: figureOf(mem.bare) } });
-    add({ id: 'mem_pty_gateway_kb', label: 'gateway RSS per idle session with a terminal', unit: 'KB', values: { Tether: figureOf(mem.ptyGw) } });
-    add({ id: 'mem_pty_total_kb', label: '… plus the shell\'s RSS', unit: 'KB', values: { Tether: figureOf(mem.ptyTotal) } });
-    add({ id: 'mem_worker_gateway_kb', label: 'gateway RSS per idle session with a worker', unit: 'KB', values: { Tether: figureOf(mem.wGw) } });
-    add({ id: 'mem_worker_total_kb', label: '… plus the worker\'s RSS', unit: 'KB', values: { Tether: figureOf(mem.wTotal) } });
+    add({
+      id: 'mem_bare_gateway_kb',
+      label: 'gateway RSS per idle session, no worker, no terminal',
+      unit: 'KB',
+      values: { Tether: figureOf(mem.bare) },
+    });
+    add({
+      id: 'mem_pty_gateway_kb',
+      label: 'gateway RSS per idle session with a terminal',
+      unit: 'KB',
+      values: { Tether: figureOf(mem.ptyGw) },
+    });
+    add({
+      id: 'mem_pty_total_kb',
+      label: "… plus the shell's RSS",
+      unit: 'KB',
+      values: { Tether: figureOf(mem.ptyTotal) },
+    });
+    add({
+      id: 'mem_worker_gateway_kb',
+      label: 'gateway RSS per idle session with a worker',
+      unit: 'KB',
+      values: { Tether: figureOf(mem.wGw) },
+    });
+    add({
+      id: 'mem_worker_total_kb',
+      label: "… plus the worker's RSS",
+      unit: 'KB',
+      values: { Tether: figureOf(mem.wTotal) },
+    });
 
-    log(`capacity: terminal sessions up to ${sizes.capacityCap} or ${sizes.capacityBoundBytes / 1024 ** 3} GiB`);
+    log(
+      `capacity: terminal sessions up to ${sizes.capacityCap} or ${sizes.capacityBoundBytes / 1024 ** 3} GiB`,
+    );
     const capGateway = await startTether(LOAD_KNOBS);
     try {
       const rpc = await capGateway.rpc();
@@ -231,10 +351,22 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         batch: sizes.capacityBatch,
       });
       rpc.close();
-      const note = `stopped by ${result.stoppedBy} at ${(result.totalBytes / 1024 ** 2).toFixed(0)} MiB total RSS` +
+      const note =
+        `stopped by ${result.stoppedBy} at ${(result.totalBytes / 1024 ** 2).toFixed(0)} MiB total RSS` +
         (result.error ? ` (${result.error})` : '');
-      add({ id: 'capacity_sessions', label: 'concurrent sessions with a terminal reached', unit: 'sessions', values: { Tether: figureOf([result.sessions]) }, note });
-      add({ id: 'capacity_extrapolated', label: `sessions the ${sizes.capacityBoundBytes / 1024 ** 3} GiB bound holds at the measured cost`, unit: 'sessions', values: { Tether: figureOf([result.extrapolated]) } });
+      add({
+        id: 'capacity_sessions',
+        label: 'concurrent sessions with a terminal reached',
+        unit: 'sessions',
+        values: { Tether: figureOf([result.sessions]) },
+        note,
+      });
+      add({
+        id: 'capacity_extrapolated',
+        label: `sessions the ${sizes.capacityBoundBytes / 1024 ** 3} GiB bound holds at the measured cost`,
+        unit: 'sessions',
+        values: { Tether: figureOf([result.extrapolated]) },
+      });
       log(`  ${result.sessions} sessions; ${note}`);
     } finally {
       await capGateway.stop();
@@ -243,19 +375,36 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     // --- 8: detection ------------------------------------------------------------------------
     log('detection: half-open socket');
     const halfOpen = await halfOpenDetection(sizes.halfOpenReps, 15_000);
-    add({ id: 'detect_half_open_ms', label: 'half-open client socket detected (1 s / 1 s heartbeat)', unit: 'ms', values: { Tether: figureOf(halfOpen) } });
-    log('detection: worker after its parent\'s SIGKILL');
+    add({
+      id: 'detect_half_open_ms',
+      label: 'half-open client socket detected (1 s / 1 s heartbeat)',
+      unit: 'ms',
+      values: { Tether: figureOf(halfOpen) },
+    });
+    log("detection: worker after its parent's SIGKILL");
     const orphan = await workerOrphanDetection(sizes.orphanReps, 10_000);
-    add({ id: 'detect_worker_orphan_ms', label: 'worker gone after its parent\'s SIGKILL', unit: 'ms', values: { Tether: figureOf(orphan) } });
+    add({
+      id: 'detect_worker_orphan_ms',
+      label: "worker gone after its parent's SIGKILL",
+      unit: 'ms',
+      values: { Tether: figureOf(orphan) },
+    });
     log('detection: gateway SIGKILL');
     const killed: number[] = [];
     let killNote = '';
     for (let rep = 0; rep < sizes.gatewayKillReps; rep += 1) {
       const result = await gatewayKillDetection(sizes.gatewayKillSessions, 10_000);
       killed.push(result.ms ?? Number.POSITIVE_INFINITY);
-      if (result.ms === null) killNote = `${result.left} of the marked processes outlived 10 s (the suite killed them)`;
+      if (result.ms === null)
+        killNote = `${result.left} of the marked processes outlived 10 s (the suite killed them)`;
     }
-    add({ id: 'detect_gateway_kill_ms', label: `all marked processes gone after gateway SIGKILL (${sizes.gatewayKillSessions} sessions)`, unit: 'ms', values: { Tether: figureOf(killed) }, ...(killNote ? { note: killNote } : {}) });
+    add({
+      id: 'detect_gateway_kill_ms',
+      label: `all marked processes gone after gateway SIGKILL (${sizes.gatewayKillSessions} sessions)`,
+      unit: 'ms',
+      values: { Tether: figureOf(killed) },
+      ...(killNote ? { note: killNote } : {}),
+    });
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -31,11 +31,17 @@ function panel(title: string, series: Series[], offsetY: number): string {
   for (let exp = minExp; exp <= maxExp; exp += 1) {
     const px = x(10 ** exp);
     parts.push(`<line x1="${px}" y1="${y(1)}" x2="${px}" y2="${y(0)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${px}" y="${y(0) + 16}" font-size="11" text-anchor="middle">${10 ** exp >= 1 ? 10 ** exp : (10 ** exp).toFixed(-exp)} ms</text>`);
+    parts.push(
+      `<text x="${px}" y="${y(0) + 16}" font-size="11" text-anchor="middle">${10 ** exp >= 1 ? 10 ** exp : (10 ** exp).toFixed(-exp)} ms</text>`,
+    );
   }
   for (const fraction of [0, 0.5, 0.9, 0.99, 1]) {
-    parts.push(`<line x1="${MARGIN.left}" y1="${y(fraction)}" x2="${MARGIN.left + plotW}" y2="${y(fraction)}" stroke="#eee"/>`);
-    parts.push(`<text x="${MARGIN.left - 6}" y="${y(fraction) + 4}" font-size="11" text-anchor="end">${fraction}</text>`);
+    parts.push(
+      `<line x1="${MARGIN.left}" y1="${y(fraction)}" x2="${MARGIN.left + plotW}" y2="${y(fraction)}" stroke="#eee"/>`,
+    );
+    parts.push(
+      `<text x="${MARGIN.left - 6}" y="${y(fraction) + 4}" font-size="11" text-anchor="end">${fraction}</text>`,
+    );
   }
   series.forEach((s, index) => {
     const sorted = s.samples.filter((v) => v > 0).sort((a, b) => a - b);
@@ -43,15 +49,24 @@ function panel(title: string, series: Series[], offsetY: number): string {
     // Thin out long series: ~400 points draw the same curve.
     const step = Math.max(1, Math.floor(sorted.length / 400));
     const points: string[] = [];
-    for (let i = 0; i < sorted.length; i += step) points.push(`${x(sorted[i]!).toFixed(1)},${y((i + 1) / sorted.length).toFixed(1)}`);
+    for (let i = 0; i < sorted.length; i += step)
+      points.push(`${x(sorted[i]!).toFixed(1)},${y((i + 1) / sorted.length).toFixed(1)}`);
     points.push(`${x(sorted.at(-1)!).toFixed(1)},${y(1).toFixed(1)}`);
     const color = COLORS[index % COLORS.length]!;
-    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.join(' ')}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.join(' ')}"/>`,
+    );
     const ly = offsetY + MARGIN.top + 14 + index * 18;
-    parts.push(`<line x1="${PANEL_W - MARGIN.right + 12}" y1="${ly - 4}" x2="${PANEL_W - MARGIN.right + 32}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<text x="${PANEL_W - MARGIN.right + 38}" y="${ly}" font-size="12">${escapeXml(s.name)} (n=${sorted.length})</text>`);
+    parts.push(
+      `<line x1="${PANEL_W - MARGIN.right + 12}" y1="${ly - 4}" x2="${PANEL_W - MARGIN.right + 32}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
+    );
+    parts.push(
+      `<text x="${PANEL_W - MARGIN.right + 38}" y="${ly}" font-size="12">${escapeXml(s.name)} (n=${sorted.length})</text>`,
+    );
   });
-  parts.push(`<text x="${MARGIN.left + plotW / 2}" y="${y(0) + 32}" font-size="11" text-anchor="middle">latency (log scale); y: fraction of samples ≤ x</text>`);
+  parts.push(
+    `<text x="${MARGIN.left + plotW / 2}" y="${y(0) + 32}" font-size="11" text-anchor="middle">latency (log scale); y: fraction of samples ≤ x</text>`,
+  );
   return parts.join('\n');
 }
 

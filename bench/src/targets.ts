@@ -38,18 +38,30 @@ export function evaluateTargets(rows: Row[]): TargetCheck[] {
   const orphan = value(rows, 'detect_worker_orphan_ms');
   const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b);
   return [
-    check('throughput', '≥ 0.9× raw node-pty, ≥ 1.5× Jupyter',
+    check(
+      'throughput',
+      '≥ 0.9× raw node-pty, ≥ 1.5× Jupyter',
       `${fmt(tp, 1)} MB/s = ${fmt(ratio(tp, tpRaw))}× raw, ${fmt(ratio(tp, tpJup))}× Jupyter`,
-      [atMost(0.9, ratio(tp, tpRaw)), atMost(1.5, ratio(tp, tpJup))]),
-    check('echo p50', '≤ 0.7× Jupyter', `${fmt(p50, 3)} ms = ${fmt(ratio(p50, jp50))}× Jupyter`,
-      [atMost(ratio(p50, jp50), 0.7)]),
-    check('echo p99', '≤ Jupyter and ≤ 2 ms', `${fmt(p99, 3)} ms (Jupyter ${fmt(jp99, 3)} ms)`,
-      [atMost(p99, jp99), atMost(p99, 2)]),
+      [atMost(0.9, ratio(tp, tpRaw)), atMost(1.5, ratio(tp, tpJup))],
+    ),
+    check('echo p50', '≤ 0.7× Jupyter', `${fmt(p50, 3)} ms = ${fmt(ratio(p50, jp50))}× Jupyter`, [
+      atMost(ratio(p50, jp50), 0.7),
+    ]),
+    check('echo p99', '≤ Jupyter and ≤ 2 ms', `${fmt(p99, 3)} ms (Jupyter ${fmt(jp99, 3)} ms)`, [
+      atMost(p99, jp99),
+      atMost(p99, 2),
+    ]),
     check('create → first output p50', '≤ 50 ms', `${fmt(create, 1)} ms`, [atMost(create, 50)]),
-    check('create → close cycles', 'no leak', `${fmt(leaked, 0)} marked processes left`, [atMost(leaked, 0)]),
-    check('mass close', '≤ 3 s until no marked process', `${fmt(closeMs, 0)} ms`, [atMost(closeMs, 3000)]),
+    check('create → close cycles', 'no leak', `${fmt(leaked, 0)} marked processes left`, [
+      atMost(leaked, 0),
+    ]),
+    check('mass close', '≤ 3 s until no marked process', `${fmt(closeMs, 0)} ms`, [
+      atMost(closeMs, 3000),
+    ]),
     check('mass close lag', 'p99 ≤ 20 ms', `${fmt(lag99, 1)} ms`, [atMost(lag99, 20)]),
-    check('memory per idle session', '≤ 100 KB without worker', `${fmt(bare, 1)} KB`, [atMost(bare, 100)]),
+    check('memory per idle session', '≤ 100 KB without worker', `${fmt(bare, 1)} KB`, [
+      atMost(bare, 100),
+    ]),
     check('worker after parent SIGKILL', '≤ 250 ms', `${fmt(orphan, 0)} ms`, [atMost(orphan, 250)]),
   ];
 }

@@ -41,7 +41,9 @@ export function waitForMarker(
     let tail = '';
     const timer = setTimeout(() => {
       stream.sink = () => undefined;
-      reject(new Error(`${stream.system}: no "${marker}" within ${timeoutMs} ms (${bytes} bytes seen)`));
+      reject(
+        new Error(`${stream.system}: no "${marker}" within ${timeoutMs} ms (${bytes} bytes seen)`),
+      );
     }, timeoutMs);
     stream.sink = (chunk) => {
       bytes += chunkLength(chunk);

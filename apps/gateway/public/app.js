@@ -52,7 +52,7 @@ async function refresh() {
   if (current !== null && !sessions.some((s) => s.session_id === current)) {
     // Closed elsewhere (or expired): stop pointing the terminal at it.
     current = null;
-    if (pty) pty.onclose = null, pty.close(), pty = null;
+    if (pty) ((pty.onclose = null), pty.close(), (pty = null));
     statusLine.textContent = 'session closed';
   }
   render();
@@ -116,13 +116,14 @@ async function select(sessionId) {
     });
   }
   const { session } = await request('session.attach', { session_id: sessionId });
-  if (!session.pty) await request('pty.open', { session_id: sessionId, cols: term.cols, rows: term.rows });
+  if (!session.pty)
+    await request('pty.open', { session_id: sessionId, cols: term.cols, rows: term.rows });
   render();
   openPty();
 }
 
 function openPty() {
-  if (pty) pty.onclose = null, pty.close();
+  if (pty) ((pty.onclose = null), pty.close());
   const sessionId = current;
   const socket = new WebSocket(
     `${wsBase}/pty/${encodeURIComponent(sessionId)}?token=${encodeURIComponent(token)}&offset=${ptyOffset}`,
@@ -156,7 +157,8 @@ term.onData((data) => {
   if (pty && pty.readyState === WebSocket.OPEN) pty.send(new TextEncoder().encode(data));
 });
 term.onResize(({ cols, rows }) => {
-  if (pty && pty.readyState === WebSocket.OPEN) pty.send(JSON.stringify({ type: 'resize', cols, rows }));
+  if (pty && pty.readyState === WebSocket.OPEN)
+    pty.send(JSON.stringify({ type: 'resize', cols, rows }));
 });
 
 document.getElementById('new').onclick = async () => {

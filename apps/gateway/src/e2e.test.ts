@@ -39,12 +39,20 @@ describe('gateway end to end over WebSocket', () => {
     expect(client.ready).toMatchObject({ instance_id: gateway.instanceId, protocol: 1 });
     const events = new EventRecorder(client);
 
-    const { session } = await client.request('session.create', { title: 'first', pty: { cols: 80, rows: 24 } });
+    const { session } = await client.request('session.create', {
+      title: 'first',
+      pty: { cols: 80, rows: 24 },
+    });
     expect(session).toMatchObject({ title: 'first', attached: 1, pty: { cols: 80, rows: 24 } });
     const sessionId: string = session.session_id;
 
-    const { turn_id: turnId } = await client.request('prompt.submit', { session_id: sessionId, text: 'echo hello' });
-    const end = await events.next((event) => event.type === 'turn.end' && event.payload.turn_id === turnId);
+    const { turn_id: turnId } = await client.request('prompt.submit', {
+      session_id: sessionId,
+      text: 'echo hello',
+    });
+    const end = await events.next(
+      (event) => event.type === 'turn.end' && event.payload.turn_id === turnId,
+    );
     expect(end.payload.exit_code).toBe(0);
     const output = events
       .ofType('turn.output', sessionId)
@@ -52,7 +60,9 @@ describe('gateway end to end over WebSocket', () => {
       .map((event) => event.payload.data)
       .join('');
     expect(output).toBe('hello\n');
-    const seqs = events.events.filter((event) => event.session_id === sessionId).map((event) => event.seq!);
+    const seqs = events.events
+      .filter((event) => event.session_id === sessionId)
+      .map((event) => event.seq!);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
 
     await client.request('slash.exec', { session_id: sessionId, command: '/title Work' });
@@ -63,11 +73,17 @@ describe('gateway end to end over WebSocket', () => {
     const pty = openPty(gateway, sessionId);
     await waitFor(() => pty.control.find((frame) => frame.type === 'hello'), { what: 'pty hello' });
     pty.socket.send(Buffer.from('echo hi-from-pty\r'));
-    await waitFor(() => /hi-from-pty[\r\n]+.*hi-from-pty/s.test(pty.output()), { what: 'echoed output' });
+    await waitFor(() => /hi-from-pty[\r\n]+.*hi-from-pty/s.test(pty.output()), {
+      what: 'echoed output',
+    });
 
     expect(await countsAgree(gateway)).toEqual({ sessions: 1, registry: 1, openRuns: 1 });
-    expect(await client.request('session.close', { session_id: sessionId })).toEqual({ closed: true });
-    expect(await client.request('session.close', { session_id: sessionId })).toEqual({ closed: false });
+    expect(await client.request('session.close', { session_id: sessionId })).toEqual({
+      closed: true,
+    });
+    expect(await client.request('session.close', { session_id: sessionId })).toEqual({
+      closed: false,
+    });
     expect((await client.request('session.list')).sessions).toHaveLength(0);
     await waitFor(() => pty.socket.readyState === WebSocket.CLOSED, { what: 'pty socket closed' });
 
@@ -80,13 +96,17 @@ describe('gateway end to end over WebSocket', () => {
   it('answers unknown ids with 4001 and creates nothing', async () => {
     gateway = await startGatewayProcess();
     client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
-    await expect(client.request('prompt.submit', { session_id: 'nope', text: 'ls' })).rejects.toMatchObject({
+    await expect(
+      client.request('prompt.submit', { session_id: 'nope', text: 'ls' }),
+    ).rejects.toMatchObject({
       code: 4001,
     });
-    await expect(client.request('session.create', { pty: { cols: 'wide' } })).rejects.toMatchObject({
-      code: -32602,
-      data: { field: 'pty.cols' },
-    });
+    await expect(client.request('session.create', { pty: { cols: 'wide' } })).rejects.toMatchObject(
+      {
+        code: -32602,
+        data: { field: 'pty.cols' },
+      },
+    );
     await expect(client.request('no.such.method')).rejects.toMatchObject({ code: -32601 });
     expect((await client.request('session.list')).sessions).toHaveLength(0);
     expect(await countsAgree(gateway)).toEqual({ sessions: 0, registry: 0, openRuns: 0 });

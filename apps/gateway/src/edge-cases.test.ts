@@ -56,11 +56,18 @@ describe('edges a first-time user runs into', () => {
     const sessionId: string = session.session_id;
     const pty = openPty(gateway, sessionId);
     await pty.hello;
-    const { turn_id: turnId } = await client.request('prompt.submit', { session_id: sessionId, text: 'sleep 40' });
+    const { turn_id: turnId } = await client.request('prompt.submit', {
+      session_id: sessionId,
+      text: 'sleep 40',
+    });
     await events.next((event) => event.type === 'turn.start');
 
-    expect(await client.request('session.close', { session_id: sessionId })).toEqual({ closed: true });
-    const types = events.events.filter((event) => event.session_id === sessionId).map((event) => event.type);
+    expect(await client.request('session.close', { session_id: sessionId })).toEqual({
+      closed: true,
+    });
+    const types = events.events
+      .filter((event) => event.session_id === sessionId)
+      .map((event) => event.type);
     expect(types.indexOf('turn.end')).toBeGreaterThan(-1);
     expect(types.indexOf('turn.end')).toBeLessThan(types.indexOf('session.closed'));
     expect(events.ofType('turn.end')[0]?.payload.turn_id).toBe(turnId);
@@ -69,7 +76,9 @@ describe('edges a first-time user runs into', () => {
 
   it('answers session.turns for an id it has never seen with 4001', async () => {
     const { client } = await start();
-    await expect(client.request('session.turns', { session_id: 'never-seen' })).rejects.toMatchObject({ code: 4001 });
+    await expect(
+      client.request('session.turns', { session_id: 'never-seen' }),
+    ).rejects.toMatchObject({ code: 4001 });
   });
 
   it('refuses to start a second gateway on a home another live gateway serves', async () => {
@@ -83,7 +92,8 @@ describe('edges a first-time user runs into', () => {
     const { session } = await client.request('session.create', {});
     await client.request('prompt.submit', { session_id: session.session_id, text: 'sleep 600' });
     await events.next((event) => event.type === 'turn.start');
-    const stored = async () => (await client.request('session.turns', { session_id: session.session_id })).turns;
+    const stored = async () =>
+      (await client.request('session.turns', { session_id: session.session_id })).turns;
     await waitFor(async () => (await stored()).length === 1, { what: 'turn stored' });
     client.close();
     await gateway.stop('SIGKILL');
@@ -91,7 +101,9 @@ describe('edges a first-time user runs into', () => {
     expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
 
     const next = await start([], gateway.home);
-    const { turns } = await next.client.request('session.turns', { session_id: session.session_id });
+    const { turns } = await next.client.request('session.turns', {
+      session_id: session.session_id,
+    });
     expect(turns).toHaveLength(1);
     expect(turns[0]).toMatchObject({ exit_code: null, signal: 'SIGKILL' });
     expect(turns[0].ended_at).not.toBeNull();

@@ -196,7 +196,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     greet(connection);
     stdioDone = connection.done;
   } else {
-    server = createServer(createHttpHandler({ token, metrics: metrics.registry, health: () => health() }));
+    server = createServer(
+      createHttpHandler({ token, metrics: metrics.registry, health: () => health() }),
+    );
     const sockets = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes * 2 });
     // Terminal input frames are raw pastes, not RPC messages: they get their own, larger bound.
     const ptySockets = new WebSocketServer({ noServer: true, maxPayload: PTY_MAX_FRAME_BYTES });
@@ -204,7 +206,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ptyWss = ptySockets;
     server.on('upgrade', (req, socket, head) =>
       routeUpgrade(req, socket, head, {
-        wss: sockets, ptyWss: ptySockets, token, config, dispatcher, greet, registry, ptyStats, logger: log,
+        wss: sockets,
+        ptyWss: ptySockets,
+        token,
+        config,
+        dispatcher,
+        greet,
+        registry,
+        ptyStats,
+        logger: log,
       }),
     );
     await new Promise<void>((resolve, reject) => {
@@ -215,7 +225,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     url = `ws://${host}:${port}/rpc`;
-    await writeRuntimeFile(config.home, { url, port, pid: process.pid, instance_id: instanceId, token });
+    await writeRuntimeFile(config.home, {
+      url,
+      port,
+      pid: process.pid,
+      instance_id: instanceId,
+      token,
+    });
     log.info({ sessionId: null, url, port, home: config.home }, 'gateway listening');
   }
 
@@ -237,10 +253,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     log.info({ sessionId: null, reason, sessions: registry.size }, 'gateway shutting down');
     runtime.isShuttingDown = true;
     registry.stopReapers();
-    const closingServer = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : null;
+    const closingServer = server
+      ? new Promise<void>((resolve) => server!.close(() => resolve()))
+      : null;
     const results = await registry.closeAll('shutdown');
     const isDrained = await registry.outbox.drained(5000);
-    if (!isDrained) log.error({ sessionId: null, pending: registry.outbox.pending }, 'store writes lost at shutdown');
+    if (!isDrained)
+      log.error(
+        { sessionId: null, pending: registry.outbox.pending },
+        'store writes lost at shutdown',
+      );
     await store.forgetProcesses({ instanceId }).catch((error: unknown) => {
       log.warn({ sessionId: null, err: error }, 'could not forget process records');
     });
@@ -255,7 +277,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Our own teardown is done; the guardian's sweep now finds nothing and it exits.
     guardian?.release();
     log.info(
-      { sessionId: null, reason, closed: results.length, durationMs: Math.round(clock.now() - startedMs) },
+      {
+        sessionId: null,
+        reason,
+        closed: results.length,
+        durationMs: Math.round(clock.now() - startedMs),
+      },
       'gateway stopped',
     );
   }
@@ -285,12 +312,18 @@ function routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: 
   }
   const presented = tokenFromRequest(req);
   if (presented === null || !tokensEqual(presented, deps.token)) {
-    deps.logger.warn({ sessionId: null, path: url.pathname, reason: 'bad_token' }, 'upgrade refused');
+    deps.logger.warn(
+      { sessionId: null, path: url.pathname, reason: 'bad_token' },
+      'upgrade refused',
+    );
     rejectUpgrade(socket, 401, 'unauthorised');
     return;
   }
   if (!isOriginAllowed(req.headers.origin, deps.config.allowOrigins, req.headers.host)) {
-    deps.logger.warn({ sessionId: null, origin: req.headers.origin, reason: 'bad_origin' }, 'upgrade refused');
+    deps.logger.warn(
+      { sessionId: null, origin: req.headers.origin, reason: 'bad_origin' },
+      'upgrade refused',
+    );
     rejectUpgrade(socket, 403, 'origin not allowed');
     return;
   }
@@ -321,7 +354,12 @@ function routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: 
       maxMessageBytes,
       rateLimit: { perSecond: rateLimitPerS, burst: rateLimitPerS * 2 },
       ...(heartbeatIntervalS > 0
-        ? { heartbeat: { intervalMs: secondsToMs(heartbeatIntervalS), timeoutMs: secondsToMs(heartbeatTimeoutS) } }
+        ? {
+            heartbeat: {
+              intervalMs: secondsToMs(heartbeatIntervalS),
+              timeoutMs: secondsToMs(heartbeatTimeoutS),
+            },
+          }
         : {}),
     });
     deps.greet(connection);
@@ -331,5 +369,9 @@ function routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: 
 /** Effective configuration for `gateway.info`: never the token or database credentials. */
 function publicConfig(config: TetherConfig): Record<string, unknown> {
   const { token: _token, dbUrl, ...rest } = config;
-  return { ...rest, dbUrl: dbUrl ? dbUrl.replace(/\/\/[^@/]*@/, '//***@') : null, token: config.token ? '(set)' : '(random)' };
+  return {
+    ...rest,
+    dbUrl: dbUrl ? dbUrl.replace(/\/\/[^@/]*@/, '//***@') : null,
+    token: config.token ? '(set)' : '(random)',
+  };
 }

@@ -19,7 +19,13 @@ const gatewayPid = Number(gatewayPidText);
 const killGraceMs = Math.max(0, Number(killGraceText) || 200);
 
 function log(fields: Record<string, unknown>, msg: string): void {
-  const base = { level: 30, time: new Date().toISOString(), component: 'guardian', instanceId, sessionId: null };
+  const base = {
+    level: 30,
+    time: new Date().toISOString(),
+    component: 'guardian',
+    instanceId,
+    sessionId: null,
+  };
   const line = { ...base, ...fields, msg };
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }

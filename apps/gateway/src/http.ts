@@ -10,7 +10,10 @@ const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 
 /** Static files of the web page; the xterm files come from the installed package. */
 const ASSETS: Record<string, { path: string; type: string }> = {
-  '/assets/xterm.js': { path: require.resolve('@xterm/xterm/lib/xterm.js'), type: 'text/javascript' },
+  '/assets/xterm.js': {
+    path: require.resolve('@xterm/xterm/lib/xterm.js'),
+    type: 'text/javascript',
+  },
   '/assets/xterm.css': { path: require.resolve('@xterm/xterm/css/xterm.css'), type: 'text/css' },
   '/assets/app.js': { path: `${PUBLIC_DIR}app.js`, type: 'text/javascript' },
 };
@@ -69,7 +72,12 @@ export function createHttpHandler(deps: HttpDeps) {
       return;
     }
     if (!isAuthorised(req)) {
-      send(res, 401, 'text/plain', 'unauthorised: pass the gateway token as ?token= or a Bearer header\n');
+      send(
+        res,
+        401,
+        'text/plain',
+        'unauthorised: pass the gateway token as ?token= or a Bearer header\n',
+      );
       return;
     }
     if (path === '/metrics') {

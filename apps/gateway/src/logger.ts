@@ -2,7 +2,10 @@ import pino from 'pino';
 import type { Logger } from '@tether/core';
 
 /** Structured logs, one JSON line per event, on stderr (stdout may carry stdio JSON-RPC). */
-export function createLogger(level: string, bindings: Record<string, unknown>): Logger & pino.Logger {
+export function createLogger(
+  level: string,
+  bindings: Record<string, unknown>,
+): Logger & pino.Logger {
   return pino(
     {
       level,

@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-import { ConfigError, describeConfig, knobHelp, loadConfig, type LoadConfigResult } from '@tether/core';
+import {
+  ConfigError,
+  describeConfig,
+  knobHelp,
+  loadConfig,
+  type LoadConfigResult,
+} from '@tether/core';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
@@ -15,7 +21,11 @@ flags (each also settable by its environment variable):
 
 function parse(argv: string[]): LoadConfigResult {
   try {
-    return loadConfig({ argv, env: process.env, allowSwitches: ['--stdio', '--help', '--version'] });
+    return loadConfig({
+      argv,
+      env: process.env,
+      allowSwitches: ['--stdio', '--help', '--version'],
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`tether-gateway: ${error.message}\n`);
@@ -38,7 +48,9 @@ async function main(): Promise<void> {
   }
   const unknown = loaded.rest.filter((arg) => !['config', '--stdio'].includes(arg));
   if (unknown.length > 0) {
-    process.stderr.write(`tether-gateway: unknown argument "${unknown[0]}"; see tether-gateway --help\n`);
+    process.stderr.write(
+      `tether-gateway: unknown argument "${unknown[0]}"; see tether-gateway --help\n`,
+    );
     process.exit(2);
   }
   if (rest.has('config')) {
@@ -49,7 +61,10 @@ async function main(): Promise<void> {
   const isStdio = rest.has('--stdio');
   const logger = createLogger(loaded.config.logLevel, { component: 'gateway' });
   for (const warning of loaded.warnings) {
-    logger.warn({ sessionId: null, key: warning.key, value: warning.value, used: warning.used }, warning.message);
+    logger.warn(
+      { sessionId: null, key: warning.key, value: warning.value, used: warning.used },
+      warning.message,
+    );
   }
   // A signal during start-up is kept and honoured as soon as the gateway is up, so it still
   // ends with a clean shutdown (and exit 0) rather than dying half-started.

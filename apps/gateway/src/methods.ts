@@ -86,9 +86,14 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
     try {
       return await read();
     } catch (error) {
-      throw new TetherError('TETHER_STORE_UNAVAILABLE', 'store unavailable; try again shortly', undefined, {
-        cause: error,
-      });
+      throw new TetherError(
+        'TETHER_STORE_UNAVAILABLE',
+        'store unavailable; try again shortly',
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
   };
 
@@ -122,13 +127,16 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
         close_on_disconnect: { type: 'boolean', optional: true },
         pty: { type: 'object', optional: true },
       },
-      async handler(params: {
-        title?: string;
-        cwd?: string;
-        agent?: string;
-        close_on_disconnect?: boolean;
-        pty?: { cols?: unknown; rows?: unknown; command?: unknown };
-      }, { connection }) {
+      async handler(
+        params: {
+          title?: string;
+          cwd?: string;
+          agent?: string;
+          close_on_disconnect?: boolean;
+          pty?: { cols?: unknown; rows?: unknown; command?: unknown };
+        },
+        { connection },
+      ) {
         const pty = params.pty ? validatePty(params.pty) : undefined;
         const cwd = await resolveCwd(params.cwd, deps.defaultCwd);
         const session = registry.create({
@@ -188,7 +196,10 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
           throw invalidParams('before', 'an ISO 8601 time');
         }
         const sessions = await readStore(() =>
-          store.listSessions({ limit: params.limit ?? 50, ...(params.before ? { before: params.before } : {}) }),
+          store.listSessions({
+            limit: params.limit ?? 50,
+            ...(params.before ? { before: params.before } : {}),
+          }),
         );
         return { sessions: sessions.map(storedView) };
       },
@@ -206,9 +217,13 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
         }
         const stored = await readStore(() => store.getSession(params.session_id));
         if (!stored) {
-          throw new TetherError('TETHER_SESSION_NOT_FOUND', `session ${params.session_id} not found`, {
-            session_id: params.session_id,
-          });
+          throw new TetherError(
+            'TETHER_SESSION_NOT_FOUND',
+            `session ${params.session_id} not found`,
+            {
+              session_id: params.session_id,
+            },
+          );
         }
         const cwd = await resolveCwd(stored.cwd, deps.defaultCwd).catch(() => deps.defaultCwd);
         const session = registry.create({
@@ -229,9 +244,13 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
           registry.get(params.session_id) !== undefined ||
           (await readStore(() => store.getSession(params.session_id))) !== null;
         if (!isKnown) {
-          throw new TetherError('TETHER_SESSION_NOT_FOUND', `session ${params.session_id} not found`, {
-            session_id: params.session_id,
-          });
+          throw new TetherError(
+            'TETHER_SESSION_NOT_FOUND',
+            `session ${params.session_id} not found`,
+            {
+              session_id: params.session_id,
+            },
+          );
         }
         const turns = await readStore(() => store.listTurns(params.session_id, params.limit ?? 50));
         return { turns: turns.map(turnView) };
@@ -239,7 +258,10 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
     },
 
     'prompt.submit': {
-      params: { ...sessionIdParam, text: { type: 'string', nonEmpty: true, maxLength: MAX_TEXT_CHARS } },
+      params: {
+        ...sessionIdParam,
+        text: { type: 'string', nonEmpty: true, maxLength: MAX_TEXT_CHARS },
+      },
       async handler(params: { session_id: string; text: string }) {
         const session = use(params.session_id);
         return { turn_id: await runtime.submitPrompt(session, params.text) };
@@ -256,16 +278,22 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
     },
 
     'slash.exec': {
-      params: { ...sessionIdParam, command: { type: 'string', nonEmpty: true, maxLength: MAX_TEXT_CHARS } },
+      params: {
+        ...sessionIdParam,
+        command: { type: 'string', nonEmpty: true, maxLength: MAX_TEXT_CHARS },
+      },
       async handler(params: { session_id: string; command: string }) {
-        if (!params.command.startsWith('/')) throw invalidParams('command', 'a slash command starting with "/"');
+        if (!params.command.startsWith('/'))
+          throw invalidParams('command', 'a slash command starting with "/"');
         const session = use(params.session_id);
         const worker = await runtime.ensureWorker(session);
         const result = await worker.exec(params.command);
         if (result.title !== undefined && registry.isCurrent(session)) {
           session.title = result.title.slice(0, MAX_TITLE_CHARS);
           const title = session.title;
-          void registry.outbox.enqueue(`setTitle ${session.id}`, () => store.setTitle(session.id, title));
+          void registry.outbox.enqueue(`setTitle ${session.id}`, () =>
+            store.setTitle(session.id, title),
+          );
           registry.emitStatus(session);
         }
         return { output: result.output };
@@ -279,7 +307,12 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
         rows: { type: 'integer', optional: true },
         command: { type: 'string[]', optional: true, nonEmpty: true },
       },
-      async handler(params: { session_id: string; cols?: number; rows?: number; command?: string[] }) {
+      async handler(params: {
+        session_id: string;
+        cols?: number;
+        rows?: number;
+        command?: string[];
+      }) {
         const session = use(params.session_id);
         const size = clampTerminalSize(params.cols ?? 80, params.rows ?? 24);
         const terminal = await runtime.openTerminal(session, size, params.command);
@@ -318,9 +351,13 @@ export function createMethods(deps: MethodDeps): Record<string, MethodSpec> {
 function requireTerminal(session: LiveSession) {
   const terminal = session.terminal;
   if (!terminal || terminal.exitStatus) {
-    throw new TetherError('TETHER_TERMINAL_EXITED', terminal ? 'the terminal has exited' : 'no terminal is open', {
-      session_id: session.id,
-    });
+    throw new TetherError(
+      'TETHER_TERMINAL_EXITED',
+      terminal ? 'the terminal has exited' : 'no terminal is open',
+      {
+        session_id: session.id,
+      },
+    );
   }
   return terminal;
 }
@@ -329,12 +366,16 @@ function validatePty(pty: { cols?: unknown; rows?: unknown; command?: unknown })
   const command = pty.command;
   if (
     command !== undefined &&
-    (!Array.isArray(command) || command.length === 0 || !command.every((part) => typeof part === 'string'))
+    (!Array.isArray(command) ||
+      command.length === 0 ||
+      !command.every((part) => typeof part === 'string'))
   ) {
     throw invalidParams('pty.command', 'a non-empty array of strings');
   }
-  if (pty.cols !== undefined && typeof pty.cols !== 'number') throw invalidParams('pty.cols', 'an integer');
-  if (pty.rows !== undefined && typeof pty.rows !== 'number') throw invalidParams('pty.rows', 'an integer');
+  if (pty.cols !== undefined && typeof pty.cols !== 'number')
+    throw invalidParams('pty.cols', 'an integer');
+  if (pty.rows !== undefined && typeof pty.rows !== 'number')
+    throw invalidParams('pty.rows', 'an integer');
   return {
     ...(pty.cols !== undefined ? { cols: pty.cols as number } : {}),
     ...(pty.rows !== undefined ? { rows: pty.rows as number } : {}),

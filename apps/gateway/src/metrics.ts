@@ -12,7 +12,11 @@ export interface GatewayMetrics {
  * The three counts that must agree — registry size, listed sessions, stored open runs — are
  * exported side by side so a drift is visible on any dashboard.
  */
-export function createMetrics(sessions: SessionRegistry, store: SessionStore, instanceId: string): GatewayMetrics {
+export function createMetrics(
+  sessions: SessionRegistry,
+  store: SessionStore,
+  instanceId: string,
+): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tether_' });
   new Gauge({

@@ -1,4 +1,10 @@
-import type { Disposable, LiveSession, Logger, SessionRegistry, TerminalProcess } from '@tether/core';
+import type {
+  Disposable,
+  LiveSession,
+  Logger,
+  SessionRegistry,
+  TerminalProcess,
+} from '@tether/core';
 import type { RawData, WebSocket } from 'ws';
 import { watchInputStall } from './input-stall.js';
 import type { PtySocketStats } from './pty-socket-stats.js';
@@ -176,7 +182,11 @@ function handleControl(
     }
     ws.send(JSON.stringify({ type: 'resized', ...applied }));
   } catch (error) {
-    const { rpcCode, message: detail, data } = error as { rpcCode?: number; message: string; data?: unknown };
+    const {
+      rpcCode,
+      message: detail,
+      data,
+    } = error as { rpcCode?: number; message: string; data?: unknown };
     ws.send(JSON.stringify({ type: 'error', code: rpcCode ?? -32603, message: detail, data }));
   }
 }

@@ -75,9 +75,13 @@ export class SessionRuntime {
     const restarts = this.restarts.get(session) ?? [];
     if (restarts.length > this.settings.maxRestarts) {
       return Promise.reject(
-        new TetherError('TETHER_WORKER_FAILED', 'worker keeps crashing; this session no longer respawns it', {
-          restarts: restarts.length,
-        }),
+        new TetherError(
+          'TETHER_WORKER_FAILED',
+          'worker keeps crashing; this session no longer respawns it',
+          {
+            restarts: restarts.length,
+          },
+        ),
       );
     }
 
@@ -146,7 +150,10 @@ export class SessionRuntime {
       }
     });
     terminal.onExit((status) => {
-      this.logger.info({ sessionId: session.id, terminalPid: terminal.pid, ...statusFields(status) }, 'terminal exited');
+      this.logger.info(
+        { sessionId: session.id, terminalPid: terminal.pid, ...statusFields(status) },
+        'terminal exited',
+      );
       if (session.isClosing) return;
       session.emit('pty.exit', { exit_code: status.exitCode, signal: status.signal });
       this.registry.emitStatus(session);
@@ -156,9 +163,11 @@ export class SessionRuntime {
   }
 
   async submitPrompt(session: LiveSession, text: string): Promise<string> {
-    if (session.running) throw new TetherError('TETHER_SESSION_BUSY', 'a turn is already running in this session');
+    if (session.running)
+      throw new TetherError('TETHER_SESSION_BUSY', 'a turn is already running in this session');
     const worker = await this.ensureWorker(session);
-    if (session.running) throw new TetherError('TETHER_SESSION_BUSY', 'a turn is already running in this session');
+    if (session.running)
+      throw new TetherError('TETHER_SESSION_BUSY', 'a turn is already running in this session');
 
     const turnId = randomUUID();
     this.registry.beginTurn(session, turnId, text);
@@ -179,7 +188,13 @@ export class SessionRuntime {
     }
     this.unconfirmedTurns.delete(turnId);
     void this.registry.outbox.enqueue(`startTurn ${turnId}`, () =>
-      this.store.startTurn({ turnId, sessionId: session.id, runId: session.runId, text, startedAt }),
+      this.store.startTurn({
+        turnId,
+        sessionId: session.id,
+        runId: session.runId,
+        text,
+        startedAt,
+      }),
     );
     session.emit('turn.start', { turn_id: turnId, text });
     for (const release of heldBack) release();
@@ -242,12 +257,19 @@ export class SessionRuntime {
     if (session.isClosing || this.isShuttingDown) return;
 
     const nowMs = performance.now();
-    const recent = (this.restarts.get(session) ?? []).filter((at) => nowMs - at < this.settings.restartWindowMs);
+    const recent = (this.restarts.get(session) ?? []).filter(
+      (at) => nowMs - at < this.settings.restartWindowMs,
+    );
     recent.push(nowMs);
     this.restarts.set(session, recent);
     const isRestarting = recent.length <= this.settings.maxRestarts;
     this.logger.warn(
-      { sessionId: session.id, workerPid: worker.pid, ...statusFields(status), restarting: isRestarting },
+      {
+        sessionId: session.id,
+        workerPid: worker.pid,
+        ...statusFields(status),
+        restarting: isRestarting,
+      },
       'worker exited unexpectedly',
     );
     if (session.running) {
@@ -258,11 +280,17 @@ export class SessionRuntime {
         durationMs: Math.round(nowMs - session.running.startedMs),
       });
     }
-    session.emit('worker.exit', { exit_code: status.exitCode, signal: status.signal, restarting: isRestarting });
+    session.emit('worker.exit', {
+      exit_code: status.exitCode,
+      signal: status.signal,
+      restarting: isRestarting,
+    });
     if (!isRestarting) {
       session.emit('warning', {
         code: 'TETHER_WORKER_RESTART_LIMIT',
-        message: `worker crashed ${recent.length} times within ${this.settings.restartWindowMs / 1000} s; not respawning`,
+        message:
+          `worker crashed ${recent.length} times within ` +
+          `${this.settings.restartWindowMs / 1000} s; not respawning`,
       });
     }
   }
@@ -291,6 +319,9 @@ export class SessionRuntime {
   }
 }
 
-export function statusFields(status: ExitStatus | null): { exitCode?: number | null; signal?: string | null } {
+export function statusFields(status: ExitStatus | null): {
+  exitCode?: number | null;
+  signal?: string | null;
+} {
   return status ? { exitCode: status.exitCode, signal: status.signal } : {};
 }

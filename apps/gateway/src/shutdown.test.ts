@@ -30,8 +30,9 @@ describe('gateway shutdown', () => {
     // Three terminal sleeps and the turn's sleep, each carrying the gateway's instance marker.
     await waitFor(
       async () =>
-        (await markedProcesses('TETHER_INSTANCE_ID', gateway.instanceId)).filter((p) => p.command === 'sleep')
-          .length === 4,
+        (await markedProcesses('TETHER_INSTANCE_ID', gateway.instanceId)).filter(
+          (p) => p.command === 'sleep',
+        ).length === 4,
       { what: 'four marked sleeps' },
     );
 
@@ -42,7 +43,12 @@ describe('gateway shutdown', () => {
 
     const runs = await storedRuns(gateway.home);
     expect(runs).toHaveLength(4);
-    expect(runs.map((run) => run.endReason)).toEqual(['shutdown', 'shutdown', 'shutdown', 'shutdown']);
+    expect(runs.map((run) => run.endReason)).toEqual([
+      'shutdown',
+      'shutdown',
+      'shutdown',
+      'shutdown',
+    ]);
     await gateway.removeHome();
   });
 });

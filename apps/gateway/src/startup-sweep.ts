@@ -36,7 +36,10 @@ export async function sweepDeadInstances(
   const report: SweepReport = { endedRuns: 0, killedPids: [], skippedInstances: [] };
   const openRuns = (await store.listOpenRuns()).filter((run) => run.instanceId !== ownInstanceId);
   const processes = await store.listProcesses({ exceptInstanceId: ownInstanceId });
-  const instances = new Set([...openRuns.map((run) => run.instanceId), ...processes.map((p) => p.instanceId)]);
+  const instances = new Set([
+    ...openRuns.map((run) => run.instanceId),
+    ...processes.map((p) => p.instanceId),
+  ]);
 
   for (const instanceId of instances) {
     const own = processes.filter((p) => p.instanceId === instanceId);
@@ -46,7 +49,8 @@ export async function sweepDeadInstances(
     }
     const rootPids: number[] = [];
     for (const recorded of own) {
-      if (recorded.kind !== 'gateway' && (await isAlive(recorded.pid, recorded.startTime))) rootPids.push(recorded.pid);
+      if (recorded.kind !== 'gateway' && (await isAlive(recorded.pid, recorded.startTime)))
+        rootPids.push(recorded.pid);
     }
     const reaped = await reapProcesses(
       { rootPids, markers: [{ key: INSTANCE_MARKER_ENV, value: instanceId }] },
@@ -58,7 +62,10 @@ export async function sweepDeadInstances(
       await endOpenTurns(store, run.sessionId, run.runId, endedAt);
       await store.endRun({ runId: run.runId, endedAt, endReason: 'owner_lost' });
       report.endedRuns += 1;
-      logger.info({ sessionId: run.sessionId, runId: run.runId, reason: 'owner_lost', instanceId }, 'session closed');
+      logger.info(
+        { sessionId: run.sessionId, runId: run.runId, reason: 'owner_lost', instanceId },
+        'session closed',
+      );
     }
     await store.forgetProcesses({ instanceId });
   }
@@ -67,7 +74,8 @@ export async function sweepDeadInstances(
 
 async function isGatewayAlive(processes: StoredProcess[]): Promise<boolean> {
   for (const recorded of processes) {
-    if (recorded.kind === 'gateway' && (await isAlive(recorded.pid, recorded.startTime))) return true;
+    if (recorded.kind === 'gateway' && (await isAlive(recorded.pid, recorded.startTime)))
+      return true;
   }
   return false;
 }
@@ -77,6 +85,12 @@ async function endOpenTurns(store: SessionStore, sessionId: string, runId: strin
   const turns = await store.listTurns(sessionId, MAX_TURNS_SWEPT_PER_RUN);
   for (const turn of turns) {
     if (turn.runId !== runId || turn.endedAt !== null) continue;
-    await store.endTurn({ turnId: turn.turnId, output: turn.output, exitCode: null, signal: 'SIGKILL', endedAt });
+    await store.endTurn({
+      turnId: turn.turnId,
+      output: turn.output,
+      exitCode: null,
+      signal: 'SIGKILL',
+      endedAt,
+    });
   }
 }

@@ -29,7 +29,11 @@ describe('parseCliArgs', () => {
       TETHER_TOKEN: 'env-token',
       TETHER_HOME: '/tmp/env-home',
     });
-    expect(options).toMatchObject({ url: 'ws://127.0.0.1:1/rpc', token: 'env-token', home: '/tmp/env-home' });
+    expect(options).toMatchObject({
+      url: 'ws://127.0.0.1:1/rpc',
+      token: 'env-token',
+      home: '/tmp/env-home',
+    });
   });
 
   it('names an unknown flag', () => {
@@ -59,7 +63,9 @@ describe('parseCliArgs', () => {
   });
 
   it('ignores TETHER_URL in standalone mode', () => {
-    const options = parseCliArgs(['--standalone', '--gateway', '/g.js'], { TETHER_URL: 'ws://127.0.0.1:1/rpc' });
+    const options = parseCliArgs(['--standalone', '--gateway', '/g.js'], {
+      TETHER_URL: 'ws://127.0.0.1:1/rpc',
+    });
     expect(options).toMatchObject({ url: null, isStandalone: true, gatewayPath: '/g.js' });
   });
 });

@@ -94,9 +94,12 @@ export function parseCliArgs(
   }
 
   const envUrl = isStandalone ? undefined : env['TETHER_URL'] || undefined;
-  const url = flagUrl !== undefined
-    ? checkUrl(flagUrl, '--url')
-    : envUrl !== undefined ? checkUrl(envUrl, 'TETHER_URL') : null;
+  const url =
+    flagUrl !== undefined
+      ? checkUrl(flagUrl, '--url')
+      : envUrl !== undefined
+        ? checkUrl(envUrl, 'TETHER_URL')
+        : null;
 
   return {
     url,

@@ -11,9 +11,7 @@ import type { CliOptions } from './cli-args.js';
 import { loadTransport, type RpcClient } from './client.js';
 
 /** How the terminal of a session is reached on this connection. */
-export type TerminalRoute =
-  | { kind: 'ws'; rpcUrl: string; token: string | null }
-  | { kind: 'rpc' };
+export type TerminalRoute = { kind: 'ws'; rpcUrl: string; token: string | null } | { kind: 'rpc' };
 
 export interface GatewayConnection {
   client: RpcClient;

@@ -24,13 +24,20 @@ describe('GatewayController', () => {
     const controller = new GatewayController(connector, { reconnectMinMs: 10, reconnectMaxMs: 20 });
     await controller.start();
     const session = await controller.createSession();
-    first.emit({ type: 'turn.output', session_id: session.session_id, seq: 5, payload: { data: 'x\n' } });
+    first.emit({
+      type: 'turn.output',
+      session_id: session.session_id,
+      seq: 5,
+      payload: { data: 'x\n' },
+    });
     second.sessions.push(session);
 
     first.drop();
     expect(controller.getState().connection).toBe('reconnecting');
     await waitFor(() => controller.getState().connection === 'connected', { what: 'reconnected' });
-    await waitFor(() => second.calls.some((call) => call.method === 'session.attach'), { what: 'attach' });
+    await waitFor(() => second.calls.some((call) => call.method === 'session.attach'), {
+      what: 'attach',
+    });
 
     const attach = second.calls.find((call) => call.method === 'session.attach');
     expect(attach?.params).toEqual({ session_id: session.session_id, since_seq: 5 });
@@ -46,7 +53,9 @@ describe('GatewayController', () => {
     await controller.createSession();
 
     first.drop();
-    await waitFor(() => controller.getState().notice?.text.includes('is gone'), { what: 'gone notice' });
+    await waitFor(() => controller.getState().notice?.text.includes('is gone'), {
+      what: 'gone notice',
+    });
     expect(controller.getState().sessions).toEqual([]);
     expect(controller.getState().notice?.text).toContain('"session 1"');
     controller.close();
@@ -114,7 +123,9 @@ describe('GatewayController', () => {
     first.emit({ type: 'turn.output', session_id: id, seq: 5, payload: { data: 'seen\n' } });
     second.sessions.push(session);
     second.seqs[id] = 6;
-    second.replay[id] = [{ type: 'turn.output', session_id: id, seq: 6, payload: { data: 'missed\n' } }];
+    second.replay[id] = [
+      { type: 'turn.output', session_id: id, seq: 6, payload: { data: 'missed\n' } },
+    ];
 
     first.drop();
     await waitFor(() => controller.getState().transcripts[id]?.includes('missed'), {
@@ -134,7 +145,10 @@ describe('GatewayController', () => {
 
     await controller.openResumePicker();
     expect(client.calls.at(-1)).toEqual({ method: 'session.history', params: { limit: 20 } });
-    expect(controller.getState().picker?.sessions.map((known) => known.session_id)).toEqual(['a', 'b']);
+    expect(controller.getState().picker?.sessions.map((known) => known.session_id)).toEqual([
+      'a',
+      'b',
+    ]);
     controller.dispatch({ type: 'picker-move', delta: 1 });
     await controller.resumePicked();
 
@@ -151,7 +165,10 @@ describe('GatewayController', () => {
 
   it('writes every failed slash command into the transcript, not only the status line', async () => {
     const client = new FakeClient();
-    client.slashErrors['/bogus'] = { code: 4040, message: 'unknown slash command /bogus; try /help' };
+    client.slashErrors['/bogus'] = {
+      code: 4040,
+      message: 'unknown slash command /bogus; try /help',
+    };
     client.slashErrors['/cd /nonexistent'] = { code: -32602, message: 'no such directory' };
     const controller = new GatewayController(connectorOf([client]).connector);
     await controller.start();
@@ -171,7 +188,15 @@ describe('GatewayController', () => {
 });
 
 function sessionInfo(id: string, extra: Partial<SessionInfo> = {}): SessionInfo {
-  return { session_id: id, title: `t-${id}`, status: 'idle', attached: 0, running: false, pty: null, ...extra };
+  return {
+    session_id: id,
+    title: `t-${id}`,
+    status: 'idle',
+    attached: 0,
+    running: false,
+    pty: null,
+    ...extra,
+  };
 }
 
 function storedTurn(text: string, output: string, hasEnded: boolean): StoredTurn {
@@ -187,6 +212,11 @@ function storedTurn(text: string, output: string, hasEnded: boolean): StoredTurn
 }
 
 function storedSession(id: string, title: string): StoredSession {
-  const run = { run_id: `r-${id}`, started_at: '2026-01-02T03:04:05.000Z', ended_at: null, end_reason: null };
+  const run = {
+    run_id: `r-${id}`,
+    started_at: '2026-01-02T03:04:05.000Z',
+    ended_at: null,
+    end_reason: null,
+  };
   return { session_id: id, title, created_at: '2026-01-02T03:04:05.000Z', runs: [run] };
 }

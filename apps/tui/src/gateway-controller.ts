@@ -209,15 +209,18 @@ export class GatewayController {
     // LIMITATION: events between the turns read and the attach are not shown. Fix: a
     // `session.attach` that returns the stored turns and the seq they cover in one reply.
     if (sinceSeq === undefined) await this.loadTurns(client, sessionId);
-    const params = sinceSeq === undefined
-      ? { session_id: sessionId }
-      : { session_id: sessionId, since_seq: sinceSeq };
+    const params =
+      sinceSeq === undefined
+        ? { session_id: sessionId }
+        : { session_id: sessionId, since_seq: sinceSeq };
     try {
-      await this.holdingEvents(sessionId, () =>
-        client.request<{ session: SessionInfo; events?: EventMessage[]; truncated?: boolean }>(
-          'session.attach',
-          params,
-        ),
+      await this.holdingEvents(
+        sessionId,
+        () =>
+          client.request<{ session: SessionInfo; events?: EventMessage[]; truncated?: boolean }>(
+            'session.attach',
+            params,
+          ),
         (reply) => {
           this.attachedIds.add(sessionId);
           this.dispatch({

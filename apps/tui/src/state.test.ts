@@ -3,10 +3,23 @@ import type { EventMessage } from './client.js';
 import { currentSession, initialState, reduce, type SessionInfo, type State } from './state.js';
 
 function session(id: string, extra: Partial<SessionInfo> = {}): SessionInfo {
-  return { session_id: id, title: `t-${id}`, status: 'idle', attached: 1, running: false, pty: null, ...extra };
+  return {
+    session_id: id,
+    title: `t-${id}`,
+    status: 'idle',
+    attached: 1,
+    running: false,
+    pty: null,
+    ...extra,
+  };
 }
 
-function event(type: string, sessionId: string, seq: number, payload: Record<string, unknown>): EventMessage {
+function event(
+  type: string,
+  sessionId: string,
+  seq: number,
+  payload: Record<string, unknown>,
+): EventMessage {
   return { type, session_id: sessionId, seq, payload };
 }
 
@@ -23,12 +36,26 @@ describe('reduce', () => {
 
   it('streams a turn into the transcript with its exit code', () => {
     let state = connected('a');
-    state = reduce(state, { type: 'event', event: event('turn.start', 'a', 1, { turn_id: 't1', text: 'echo hi' }) });
-    state = reduce(state, { type: 'event', event: event('turn.output', 'a', 2, { turn_id: 't1', data: 'h' }) });
-    state = reduce(state, { type: 'event', event: event('turn.output', 'a', 3, { turn_id: 't1', data: 'i' }) });
     state = reduce(state, {
       type: 'event',
-      event: event('turn.end', 'a', 4, { turn_id: 't1', exit_code: 0, signal: null, duration_ms: 5 }),
+      event: event('turn.start', 'a', 1, { turn_id: 't1', text: 'echo hi' }),
+    });
+    state = reduce(state, {
+      type: 'event',
+      event: event('turn.output', 'a', 2, { turn_id: 't1', data: 'h' }),
+    });
+    state = reduce(state, {
+      type: 'event',
+      event: event('turn.output', 'a', 3, { turn_id: 't1', data: 'i' }),
+    });
+    state = reduce(state, {
+      type: 'event',
+      event: event('turn.end', 'a', 4, {
+        turn_id: 't1',
+        exit_code: 0,
+        signal: null,
+        duration_ms: 5,
+      }),
     });
     expect(state.transcripts['a']).toBe('$ echo hi\nhi\n[exit 0 in 5 ms]\n');
     expect(state.lastSeq['a']).toBe(4);
@@ -38,7 +65,12 @@ describe('reduce', () => {
     let state = connected('a');
     const output = event('turn.output', 'a', 1, { data: 'once\n' });
     state = reduce(state, { type: 'event', event: output });
-    state = reduce(state, { type: 'attached', session: session('a'), events: [output], truncated: false });
+    state = reduce(state, {
+      type: 'attached',
+      session: session('a'),
+      events: [output],
+      truncated: false,
+    });
     expect(state.transcripts['a']).toBe('once\n');
   });
 
@@ -54,15 +86,26 @@ describe('reduce', () => {
   });
 
   it('reflects session.status in the list', () => {
-    const updated = session('a', { title: 'renamed', status: 'running', running: true, attached: 2 });
-    const state = reduce(connected('a'), { type: 'event', event: event('session.status', 'a', 1, { session: updated }) });
+    const updated = session('a', {
+      title: 'renamed',
+      status: 'running',
+      running: true,
+      attached: 2,
+    });
+    const state = reduce(connected('a'), {
+      type: 'event',
+      event: event('session.status', 'a', 1, { session: updated }),
+    });
     expect(state.sessions).toEqual([updated]);
   });
 
   it('drops a closed session and moves the selection to its neighbour', () => {
     let state = connected('a', 'b', 'c');
     state = reduce(state, { type: 'select', sessionId: 'b' });
-    state = reduce(state, { type: 'event', event: event('session.closed', 'b', 1, { reason: 'grace_expired' }) });
+    state = reduce(state, {
+      type: 'event',
+      event: event('session.closed', 'b', 1, { reason: 'grace_expired' }),
+    });
     expect(state.sessions.map((known) => known.session_id)).toEqual(['a', 'c']);
     expect(state.currentId).toBe('c');
     expect(state.notice?.text).toContain('grace_expired');
@@ -100,13 +143,32 @@ describe('reduce', () => {
   });
 
   it('renders stored turns in place of the transcript and forgets the seq of the old run', () => {
-    let state = reduce(connected('a'), { type: 'event', event: event('turn.output', 'a', 9, { data: 'stale\n' }) });
+    let state = reduce(connected('a'), {
+      type: 'event',
+      event: event('turn.output', 'a', 9, { data: 'stale\n' }),
+    });
     state = reduce(state, {
       type: 'turns-loaded',
       sessionId: 'a',
       turns: [
-        { turn_id: 't1', text: 'false', output: '', exit_code: 1, signal: null, started_at: 'x', ended_at: 'y' },
-        { turn_id: 't2', text: 'sleep 9', output: 'so far\r\n', exit_code: null, signal: null, started_at: 'x', ended_at: null },
+        {
+          turn_id: 't1',
+          text: 'false',
+          output: '',
+          exit_code: 1,
+          signal: null,
+          started_at: 'x',
+          ended_at: 'y',
+        },
+        {
+          turn_id: 't2',
+          text: 'sleep 9',
+          output: 'so far\r\n',
+          exit_code: null,
+          signal: null,
+          started_at: 'x',
+          ended_at: null,
+        },
       ],
     });
     expect(state.transcripts['a']).toBe(
@@ -114,12 +176,18 @@ describe('reduce', () => {
     );
     expect(state.runningText['a']).toBe('sleep 9');
     expect(state.lastSeq['a']).toBeUndefined();
-    state = reduce(state, { type: 'event', event: event('turn.output', 'a', 1, { data: 'new\n' }) });
+    state = reduce(state, {
+      type: 'event',
+      event: event('turn.output', 'a', 1, { data: 'new\n' }),
+    });
     expect(state.transcripts['a']).toMatch(/new\n$/);
   });
 
   it('knows what a running turn runs from turn.start until turn.end', () => {
-    let state = reduce(connected('a'), { type: 'event', event: event('turn.start', 'a', 1, { text: 'make' }) });
+    let state = reduce(connected('a'), {
+      type: 'event',
+      event: event('turn.start', 'a', 1, { text: 'make' }),
+    });
     expect(state.runningText).toEqual({ a: 'make' });
     state = reduce(state, { type: 'event', event: event('turn.end', 'a', 2, { exit_code: 0 }) });
     expect(state.runningText).toEqual({});

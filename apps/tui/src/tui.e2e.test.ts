@@ -24,8 +24,16 @@ if (!hasGateway && !isCi) {
 // Everything a test process may inherit that would point the gateway or the TUI elsewhere.
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const key of ['TETHER_SESSION_ID', 'TETHER_INSTANCE_ID', 'TETHER_URL', 'TETHER_TOKEN',
-    'TETHER_HOME', 'TETHER_PORT', 'TMUX', 'CI']) {
+  for (const key of [
+    'TETHER_SESSION_ID',
+    'TETHER_INSTANCE_ID',
+    'TETHER_URL',
+    'TETHER_TOKEN',
+    'TETHER_HOME',
+    'TETHER_PORT',
+    'TMUX',
+    'CI',
+  ]) {
     delete env[key];
   }
   return env;
@@ -47,18 +55,26 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
   const waitForScreen = async (test: (text: string) => boolean, what: string): Promise<string> => {
     let last = '';
     try {
-      return await waitFor(async () => {
-        last = await screen();
-        return test(last) ? last : null;
-      }, { what, timeoutMs: 30_000, intervalMs: 100 });
+      return await waitFor(
+        async () => {
+          last = await screen();
+          return test(last) ? last : null;
+        },
+        { what, timeoutMs: 30_000, intervalMs: 100 },
+      );
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}\n--- gateway stderr (tail) ---\n${gatewayStderr.slice(-2000)}`, { cause: error });
+      throw new Error(
+        `${(error as Error).message}\n--- screen ---\n${last}\n--- gateway stderr (tail) ---\n${gatewayStderr.slice(-2000)}`,
+        { cause: error },
+      );
     }
   };
 
   beforeAll(async () => {
-    if (!hasGateway) throw new Error(`${GATEWAY_MAIN} is missing under CI: build apps/gateway first`);
-    if (!existsSync(TUI_MAIN)) throw new Error(`${TUI_MAIN} is missing: run pnpm build in apps/tui`);
+    if (!hasGateway)
+      throw new Error(`${GATEWAY_MAIN} is missing under CI: build apps/gateway first`);
+    if (!existsSync(TUI_MAIN))
+      throw new Error(`${TUI_MAIN} is missing: run pnpm build in apps/tui`);
     home = await tempDir('tether-tui-e2e-');
 
     // A long grace: the sessions must outlive the TUI between its runs on a loaded machine.
@@ -72,10 +88,13 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
     });
     gatewayExit = new Promise((resolve) => gateway.once('exit', (code) => resolve(code)));
 
-    const runtime = await waitFor(async () => {
-      const text = await readFile(join(home.path, 'gateway.json'), 'utf8');
-      return JSON.parse(text) as { instance_id: string; url: string };
-    }, { what: 'the gateway runtime file', timeoutMs: 20_000, intervalMs: 50 });
+    const runtime = await waitFor(
+      async () => {
+        const text = await readFile(join(home.path, 'gateway.json'), 'utf8');
+        return JSON.parse(text) as { instance_id: string; url: string };
+      },
+      { what: 'the gateway runtime file', timeoutMs: 20_000, intervalMs: 50 },
+    );
     instanceId = runtime.instance_id;
     rpcUrl = runtime.url;
   });
@@ -89,14 +108,17 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
   const quitTui = async (): Promise<void> => {
     await tmux('send-keys', '-t', 'tui', 'C-q');
     // The tmux session (and its server) ends with the TUI.
-    await waitFor(async () => {
-      try {
-        await tmux('has-session', '-t', 'tui');
-        return false;
-      } catch {
-        return true; // has-session fails once the session is gone: that is the wait's end
-      }
-    }, { what: 'the TUI to quit', timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(
+      async () => {
+        try {
+          await tmux('has-session', '-t', 'tui');
+          return false;
+        } catch {
+          return true; // has-session fails once the session is gone: that is the wait's end
+        }
+      },
+      { what: 'the TUI to quit', timeoutMs: 30_000, intervalMs: 100 },
+    );
   };
 
   afterAll(async () => {
@@ -148,22 +170,26 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
         if (event.type === 'turn.end' && event.session_id === session.session_id) resolve();
       });
     });
-    await rpc.request('prompt.submit', { session_id: session.session_id, text: 'echo REPLAY-MARKER' });
+    await rpc.request('prompt.submit', {
+      session_id: session.session_id,
+      text: 'echo REPLAY-MARKER',
+    });
     await ended;
     rpc.close();
 
     await startTui();
     // The oldest session is current at start: the one the first TUI run made.
     const first = await waitForScreen(
-      (text) => /│ hello-tui\s/.test(text) && text.includes('[exit 0') && /\b2 sessions\b/.test(text),
-      'the first session\'s stored turn on re-open',
+      (text) =>
+        /│ hello-tui\s/.test(text) && text.includes('[exit 0') && /\b2 sessions\b/.test(text),
+      "the first session's stored turn on re-open",
     );
     expect(first).toContain('$ echo hello-tui');
 
     await tmux('send-keys', '-t', 'tui', 'Tab');
     const second = await waitForScreen(
       (text) => /│ REPLAY-MARKER\s/.test(text) && /› +rpc-made · idle · 1 att/.test(text),
-      'the rpc-made session\'s stored turn after Tab',
+      "the rpc-made session's stored turn after Tab",
     );
     // From the store only: the events the gateway still buffers are not shown a second time.
     expect(second.match(/\$ echo REPLAY-MARKER/g)).toHaveLength(1);
@@ -179,15 +205,19 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
 
     await tmux('send-keys', '-t', 'tui', 'C-r');
     const picker = await waitForScreen(
-      (text) => text.includes('Resume a stored session') && /› rpc-made · .* · client_close/.test(text),
+      (text) =>
+        text.includes('Resume a stored session') && /› rpc-made · .* · client_close/.test(text),
       'the resume list with rpc-made first',
     );
     expect(picker).toMatch(/untitled · .* · live/);
 
     await tmux('send-keys', '-t', 'tui', 'Enter');
     const resumed = await waitForScreen(
-      (text) => text.includes('resumed "rpc-made"') && /│ REPLAY-MARKER\s/.test(text) &&
-        /\b2 sessions\b/.test(text) && /› +rpc-made · idle · 1 att/.test(text),
+      (text) =>
+        text.includes('resumed "rpc-made"') &&
+        /│ REPLAY-MARKER\s/.test(text) &&
+        /\b2 sessions\b/.test(text) &&
+        /› +rpc-made · idle · 1 att/.test(text),
       'rpc-made resumed with its stored turn',
     );
     expect(resumed.match(/\$ echo REPLAY-MARKER/g)).toHaveLength(1);
@@ -195,7 +225,10 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
     // The resumed session takes prompts again.
     await tmux('send-keys', '-t', 'tui', '-l', 'echo after-resume');
     await tmux('send-keys', '-t', 'tui', 'Enter');
-    await waitForScreen((text) => /│ after-resume\s/.test(text), 'a new turn in the resumed session');
+    await waitForScreen(
+      (text) => /│ after-resume\s/.test(text),
+      'a new turn in the resumed session',
+    );
   });
 
   it('stops the gateway cleanly and leaves no process behind', async () => {
@@ -203,7 +236,11 @@ describe.skipIf(!hasGateway && !isCi)('tether in a real terminal', () => {
     gateway.kill('SIGTERM');
     expect(await gatewayExit).toBe(0);
 
-    const leaks = await leakCheck({ markerKey: 'TETHER_INSTANCE_ID', markerValue: instanceId, timeoutMs: 10_000 });
+    const leaks = await leakCheck({
+      markerKey: 'TETHER_INSTANCE_ID',
+      markerValue: instanceId,
+      timeoutMs: 10_000,
+    });
     expect(leaks.marked).toEqual([]);
     expect(leaks.zombies).toEqual([]);
   });

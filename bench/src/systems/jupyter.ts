@@ -24,10 +24,15 @@ export interface JupyterAvailability {
 function probe(): { ok: boolean; version: string | null } {
   const result = spawnSync(
     PYTHON,
-    ['-c', 'import jupyter_server, terminado; print(jupyter_server.__version__, terminado.__version__)'],
+    [
+      '-c',
+      'import jupyter_server, terminado; print(jupyter_server.__version__, terminado.__version__)',
+    ],
     { encoding: 'utf8' },
   );
-  return result.status === 0 ? { ok: true, version: result.stdout.trim() } : { ok: false, version: null };
+  return result.status === 0
+    ? { ok: true, version: result.stdout.trim() }
+    : { ok: false, version: null };
 }
 
 /** Checks for the peer and, when allowed and root, installs it with apt. */
@@ -35,7 +40,8 @@ export function ensureJupyter(options: { mayInstall: boolean }): JupyterAvailabi
   const first = probe();
   if (first.ok) return { ...first, message: 'installed' };
   const how = `apt-get install -y ${APT_PACKAGES.join(' ')}`;
-  if (!options.mayInstall) return { ok: false, version: null, message: `not installed; run: ${how}` };
+  if (!options.mayInstall)
+    return { ok: false, version: null, message: `not installed; run: ${how}` };
   if (process.getuid?.() !== 0) {
     return { ok: false, version: null, message: `not installed and not root; run: sudo ${how}` };
   }
@@ -88,13 +94,24 @@ export async function startJupyter(): Promise<JupyterServer> {
   };
   const child = spawn(
     PYTHON,
-    ['-m', 'jupyter_server', '--allow-root', `--ServerApp.token=${token}`,
-      `--ServerApp.port=${port}`, '--ServerApp.port_retries=0', '--ServerApp.ip=127.0.0.1',
-      '--ServerApp.open_browser=False', `--ServerApp.root_dir=${dir}`],
+    [
+      '-m',
+      'jupyter_server',
+      '--allow-root',
+      `--ServerApp.token=${token}`,
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      '--ServerApp.ip=127.0.0.1',
+      '--ServerApp.open_browser=False',
+      `--ServerApp.root_dir=${dir}`,
+    ],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
+  child.stderr!.on(
+    'data',
+    (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)),
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let hasExited = false;
   void exited.then(() => (hasExited = true));

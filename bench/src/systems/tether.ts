@@ -46,8 +46,19 @@ export async function startTether(knobs: string[] = []): Promise<TetherGateway> 
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [...nodeArgs, GATEWAY_MAIN, '--port', '0', '--home', home, '--token', token,
-      '--log-level', 'warn', ...knobs],
+    [
+      ...nodeArgs,
+      GATEWAY_MAIN,
+      '--port',
+      '0',
+      '--home',
+      home,
+      '--token',
+      token,
+      '--log-level',
+      'warn',
+      ...knobs,
+    ],
     { env: envWithoutTether(), stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -19,8 +19,23 @@ export async function openTmux(cwd: string): Promise<TermStream & { socket: stri
   const socket = `tether-bench-${process.pid}-${Date.now().toString(36)}`;
   const created = spawnSync(
     'tmux',
-    ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'bench', '-x', '80', '-y', '24',
-      '-c', cwd, '/bin/sh'],
+    [
+      '-L',
+      socket,
+      '-f',
+      '/dev/null',
+      'new-session',
+      '-d',
+      '-s',
+      'bench',
+      '-x',
+      '80',
+      '-y',
+      '24',
+      '-c',
+      cwd,
+      '/bin/sh',
+    ],
     { encoding: 'utf8' },
   );
   if (created.status !== 0) throw new Error(`tmux new-session failed: ${created.stderr}`);

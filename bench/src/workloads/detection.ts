@@ -16,7 +16,9 @@ const WORKER_PARENT = fileURLToPath(
 );
 
 /** A loopback TCP proxy whose forwarding can be cut while both sockets stay open. */
-async function startProxy(targetPort: number): Promise<{ port: number; cut(): void; close(): void }> {
+async function startProxy(
+  targetPort: number,
+): Promise<{ port: number; cut(): void; close(): void }> {
   let isForwarding = true;
   const sockets: Socket[] = [];
   const server: Server = createServer((client) => {
@@ -47,7 +49,9 @@ export async function halfOpenDetection(reps: number, boundMs: number): Promise<
   try {
     for (let rep = 0; rep < reps; rep += 1) {
       const proxy = await startProxy(gateway.port);
-      const rpc = await connectWebSocketRpc(`ws://127.0.0.1:${proxy.port}/rpc`, { token: gateway.token });
+      const rpc = await connectWebSocketRpc(`ws://127.0.0.1:${proxy.port}/rpc`, {
+        token: gateway.token,
+      });
       await rpc.request('session.create', { title: 'bench-half-open', close_on_disconnect: true });
       const started = performance.now();
       proxy.cut();
@@ -55,7 +59,8 @@ export async function halfOpenDetection(reps: number, boundMs: number): Promise<
         const response = await fetch(`http://127.0.0.1:${gateway.port}/healthz`);
         const health = (await response.json()) as { sessions: number };
         if (health.sessions === 0) break;
-        if (performance.now() - started > boundMs) throw new Error('half-open socket never detected');
+        if (performance.now() - started > boundMs)
+          throw new Error('half-open socket never detected');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       results.push(performance.now() - started);
@@ -87,7 +92,11 @@ export async function workerOrphanDetection(reps: number, boundMs: number): Prom
       sessionId: `bench-session-${rep}`,
       instanceId,
       cwd: process.cwd(),
-      env: { ...process.env, TETHER_INSTANCE_ID: instanceId, TETHER_SESSION_ID: `bench-session-${rep}` },
+      env: {
+        ...process.env,
+        TETHER_INSTANCE_ID: instanceId,
+        TETHER_SESSION_ID: `bench-session-${rep}`,
+      },
       plugins: [],
       requestTimeoutMs: 45_000,
       watchdogPollMs: 2000,
@@ -104,7 +113,9 @@ export async function workerOrphanDetection(reps: number, boundMs: number): Prom
         const match = /WORKER (\d+)/.exec(text);
         if (match) resolve(Number(match[1]));
       });
-      parent.once('exit', (code) => reject(new Error(`worker parent exited (${code}) before its worker`)));
+      parent.once('exit', (code) =>
+        reject(new Error(`worker parent exited (${code}) before its worker`)),
+      );
     });
     const started = performance.now();
     parent.kill('SIGKILL');
@@ -115,7 +126,9 @@ export async function workerOrphanDetection(reps: number, boundMs: number): Prom
     const elapsed = performance.now() - started;
     if (!isGone(workerPid)) {
       await killMarked(instanceId);
-      throw new Error(`worker ${workerPid} still alive ${Math.round(elapsed)} ms after its parent's SIGKILL`);
+      throw new Error(
+        `worker ${workerPid} still alive ${Math.round(elapsed)} ms after its parent's SIGKILL`,
+      );
     }
     results.push(elapsed);
   }
@@ -129,7 +142,10 @@ export interface GatewayKillResult {
 }
 
 /** SIGKILL the gateway with sessions (terminal + worker) open; time until no marked process. */
-export async function gatewayKillDetection(sessions: number, boundMs: number): Promise<GatewayKillResult> {
+export async function gatewayKillDetection(
+  sessions: number,
+  boundMs: number,
+): Promise<GatewayKillResult> {
   const gateway: TetherGateway = await startTether(['--max-sessions', '100000']);
   const rpc = await gateway.rpc();
   await createLoadedSessions(rpc, sessions, 4, true, true);

@@ -56,7 +56,9 @@ export async function massClose(
   })();
   const started = performance.now();
   await Promise.all(
-    ids.map((sessionId) => rpc.request('session.close', { session_id: sessionId }, { timeoutMs: 60_000 })),
+    ids.map((sessionId) =>
+      rpc.request('session.close', { session_id: sessionId }, { timeoutMs: 60_000 }),
+    ),
   );
   const allClosedRepliesMs = performance.now() - started;
   const gone = await timeUntilNoMarked(gateway.instanceId, started, boundMs);

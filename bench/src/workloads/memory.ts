@@ -28,7 +28,9 @@ export async function memoryPerSession(
   const ids = await createLoadedSessions(rpc, count, 8, kind.worker, kind.pty);
   const after = await settledRss(gateway.pid);
   const children = await sumRss(await markedPids(gateway.instanceId));
-  await Promise.all(ids.map((sessionId) => rpc.request('session.close', { session_id: sessionId })));
+  await Promise.all(
+    ids.map((sessionId) => rpc.request('session.close', { session_id: sessionId })),
+  );
   return { gatewayBytes: (after - before) / count, childBytes: children / count };
 }
 
@@ -62,7 +64,8 @@ export async function capacity(
       error = failure instanceof Error ? failure.message : String(failure);
       break;
     }
-    totalBytes = (await rssBytes(gateway.pid)) + (await sumRss(await markedPids(gateway.instanceId)));
+    totalBytes =
+      (await rssBytes(gateway.pid)) + (await sumRss(await markedPids(gateway.instanceId)));
     if (totalBytes >= options.boundBytes) {
       stoppedBy = 'memory bound';
       break;

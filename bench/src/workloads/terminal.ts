@@ -43,7 +43,10 @@ export async function echoRoundTrips(stream: TermStream, keys: number): Promise<
     const key = letters[index % letters.length]!;
     const started = performance.now();
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${stream.system}: key ${index} not echoed`)), 5000);
+      const timer = setTimeout(
+        () => reject(new Error(`${stream.system}: key ${index} not echoed`)),
+        5000,
+      );
       stream.sink = (chunk) => {
         if (chunk.indexOf(key) === -1) return;
         clearTimeout(timer);

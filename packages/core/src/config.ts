@@ -214,7 +214,10 @@ export function describeConfig(result: LoadConfigResult): string {
     Math.max(title.length, ...rows.map((row) => (row[col] as string).length)),
   );
   const line = (cells: string[]): string =>
-    cells.map((cell, col) => cell.padEnd(widths[col] as number)).join('  ').trimEnd();
+    cells
+      .map((cell, col) => cell.padEnd(widths[col] as number))
+      .join('  ')
+      .trimEnd();
 
   const lines = [line(header), ...rows.map(line)];
   for (const warning of result.warnings) lines.push(`warning: ${warning.message}`);

@@ -28,7 +28,12 @@ export class TetherError extends Error {
   readonly rpcCode: number;
   readonly data: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, data?: Record<string, unknown>, options?: ErrorOptions) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    data?: Record<string, unknown>,
+    options?: ErrorOptions,
+  ) {
     super(message ?? ERROR_CODES[code].message, options);
     this.name = 'TetherError';
     this.code = code;

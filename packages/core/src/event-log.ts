@@ -24,7 +24,8 @@ export class EventLog {
     this.lastSeq += 1;
     const event: SessionEvent = { type, session_id: this.sessionId, seq: this.lastSeq, payload };
     this.buffer.push(event);
-    if (this.buffer.length > this.capacity) this.buffer.splice(0, this.buffer.length - this.capacity);
+    if (this.buffer.length > this.capacity)
+      this.buffer.splice(0, this.buffer.length - this.capacity);
     return event;
   }
 

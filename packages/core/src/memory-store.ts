@@ -21,10 +21,16 @@ export class MemorySessionStore implements SessionStore {
   endRunWrites = 0;
 
   private check(): void {
-    if (this.isUnavailable) throw new TetherError('TETHER_STORE_UNAVAILABLE', 'store unavailable (injected)');
+    if (this.isUnavailable)
+      throw new TetherError('TETHER_STORE_UNAVAILABLE', 'store unavailable (injected)');
   }
 
-  async createSession(session: { sessionId: string; title: string; cwd: string; createdAt: Date }): Promise<void> {
+  async createSession(session: {
+    sessionId: string;
+    title: string;
+    cwd: string;
+    createdAt: Date;
+  }): Promise<void> {
     this.check();
     if (!this.sessions.has(session.sessionId)) this.sessions.set(session.sessionId, { ...session });
   }
@@ -51,7 +57,12 @@ export class MemorySessionStore implements SessionStore {
       .map((session) => ({ ...session, runs: this.runsOf(session.sessionId) }));
   }
 
-  async startRun(run: { runId: string; sessionId: string; instanceId: string; startedAt: Date }): Promise<void> {
+  async startRun(run: {
+    runId: string;
+    sessionId: string;
+    instanceId: string;
+    startedAt: Date;
+  }): Promise<void> {
     this.check();
     this.runs.set(run.runId, { ...run, endedAt: null, endReason: null });
   }
@@ -72,12 +83,30 @@ export class MemorySessionStore implements SessionStore {
     );
   }
 
-  async startTurn(turn: { turnId: string; sessionId: string; runId: string; text: string; startedAt: Date }) {
+  async startTurn(turn: {
+    turnId: string;
+    sessionId: string;
+    runId: string;
+    text: string;
+    startedAt: Date;
+  }) {
     this.check();
-    this.turns.set(turn.turnId, { ...turn, output: '', exitCode: null, signal: null, endedAt: null });
+    this.turns.set(turn.turnId, {
+      ...turn,
+      output: '',
+      exitCode: null,
+      signal: null,
+      endedAt: null,
+    });
   }
 
-  async endTurn(turn: { turnId: string; output: string; exitCode: number | null; signal: string | null; endedAt: Date }) {
+  async endTurn(turn: {
+    turnId: string;
+    output: string;
+    exitCode: number | null;
+    signal: string | null;
+    endedAt: Date;
+  }) {
     this.check();
     const stored = this.turns.get(turn.turnId);
     if (stored && !stored.endedAt) Object.assign(stored, turn);
@@ -94,7 +123,10 @@ export class MemorySessionStore implements SessionStore {
     this.processes.push({ ...process });
   }
 
-  async listProcesses(filter: { instanceId?: string; exceptInstanceId?: string }): Promise<StoredProcess[]> {
+  async listProcesses(filter: {
+    instanceId?: string;
+    exceptInstanceId?: string;
+  }): Promise<StoredProcess[]> {
     this.check();
     return this.processes.filter(
       (p) =>

@@ -23,7 +23,10 @@ export class Outbox {
   constructor(
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly options: { minRetryMs: number; maxRetryMs: number } = { minRetryMs: 100, maxRetryMs: 5000 },
+    private readonly options: { minRetryMs: number; maxRetryMs: number } = {
+      minRetryMs: 100,
+      maxRetryMs: 5000,
+    },
   ) {
     this.retryDelayMs = options.minRetryMs;
   }
@@ -71,7 +74,8 @@ export class Outbox {
           this.retryDelayMs = Math.min(this.retryDelayMs * 2, this.options.maxRetryMs);
           continue;
         }
-        if (head.attempts > 1) this.logger.info({ write: head.label, attempts: head.attempts }, 'outbox write landed');
+        if (head.attempts > 1)
+          this.logger.info({ write: head.label, attempts: head.attempts }, 'outbox write landed');
         this.retryDelayMs = this.options.minRetryMs;
         this.queue.shift();
         head.settle(true);

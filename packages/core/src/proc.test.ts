@@ -5,8 +5,17 @@ import { findProcesses, listProcStats, parseProcStat, reapProcesses } from './pr
 
 describe('parseProcStat', () => {
   it('parses a command name holding spaces and parentheses', () => {
-    const stat = parseProcStat('123 (a b) c)) S 1 123 123 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0');
-    expect(stat).toMatchObject({ pid: 123, ppid: 1, pgrp: 123, sid: 123, state: 'S', startTime: 98765 });
+    const stat = parseProcStat(
+      '123 (a b) c)) S 1 123 123 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0',
+    );
+    expect(stat).toMatchObject({
+      pid: 123,
+      ppid: 1,
+      pgrp: 123,
+      sid: 123,
+      state: 'S',
+      startTime: 98765,
+    });
   });
 });
 

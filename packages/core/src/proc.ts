@@ -33,7 +33,7 @@ export async function readProcStat(pid: number): Promise<ProcStat | null> {
   return parseProcStat(text);
 }
 
-/** Parses /proc/<pid>/stat; the command name may hold spaces and ')' so split after the last ')'. */
+/** Parses /proc/<pid>/stat; the command name may hold spaces and ')': split after the last. */
 export function parseProcStat(text: string): ProcStat | null {
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
@@ -138,7 +138,8 @@ async function readMarkers(pid: number): Promise<string[]> {
   const env = await readProcEnv(pid);
   if (!env) return [];
   const markers: string[] = [];
-  for (const [name, value] of env) if (name.startsWith(MARKER_PREFIX)) markers.push(`${name}=${value}`);
+  for (const [name, value] of env)
+    if (name.startsWith(MARKER_PREFIX)) markers.push(`${name}=${value}`);
   return markers;
 }
 

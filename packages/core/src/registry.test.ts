@@ -36,7 +36,10 @@ function setup(limits: Partial<RegistryLimits> = {}) {
   return { clock, store, registry, sweeps: () => sweeps };
 }
 
-function recorder(id: string, transport: 'ws' | 'stdio' = 'ws'): Attachment & { events: SessionEvent[] } {
+function recorder(
+  id: string,
+  transport: 'ws' | 'stdio' = 'ws',
+): Attachment & { events: SessionEvent[] } {
   const events: SessionEvent[] = [];
   return { id, transport, events, notify: (event) => events.push(event) };
 }
@@ -110,7 +113,9 @@ describe('SessionRegistry.spawnGuarded', () => {
     expect(isClosed).toBe(false);
 
     release('child-1');
-    await expect(spawning).rejects.toSatisfy((error) => isTetherError(error, 'TETHER_SESSION_NOT_FOUND'));
+    await expect(spawning).rejects.toSatisfy((error) =>
+      isTetherError(error, 'TETHER_SESSION_NOT_FOUND'),
+    );
     await closing;
     expect(reaped).toEqual(['child-1']);
   });
@@ -121,7 +126,12 @@ describe('SessionRegistry.spawnGuarded', () => {
     registry.requestClose(session.id, 'client_close');
     let isSpawned = false;
     await expect(
-      registry.spawnGuarded(session, 'test', async () => (isSpawned = true), async () => {}),
+      registry.spawnGuarded(
+        session,
+        'test',
+        async () => (isSpawned = true),
+        async () => {},
+      ),
     ).rejects.toThrow(/closing/);
     expect(isSpawned).toBe(false);
   });

@@ -90,9 +90,13 @@ export class SessionRegistry {
   require(sessionId: string): LiveSession {
     const session = this.sessions.get(sessionId);
     if (!session) {
-      throw new TetherError('TETHER_SESSION_NOT_FOUND', `session ${sessionId} not found or already closed`, {
-        session_id: sessionId,
-      });
+      throw new TetherError(
+        'TETHER_SESSION_NOT_FOUND',
+        `session ${sessionId} not found or already closed`,
+        {
+          session_id: sessionId,
+        },
+      );
     }
     return session;
   }
@@ -129,13 +133,26 @@ export class SessionRegistry {
     const { store } = this.options;
     if (!input.resume) {
       void this.outbox.enqueue(`createSession ${sessionId}`, () =>
-        store.createSession({ sessionId, title: session.title, cwd: session.cwd, createdAt: session.createdAt }),
+        store.createSession({
+          sessionId,
+          title: session.title,
+          cwd: session.cwd,
+          createdAt: session.createdAt,
+        }),
       );
     }
     void this.outbox.enqueue(`startRun ${session.runId}`, () =>
-      store.startRun({ runId: session.runId, sessionId, instanceId: this.instanceId, startedAt: now }),
+      store.startRun({
+        runId: session.runId,
+        sessionId,
+        instanceId: this.instanceId,
+        startedAt: now,
+      }),
     );
-    this.options.logger.info({ sessionId, runId: session.runId, state: 'starting' }, 'session created');
+    this.options.logger.info(
+      { sessionId, runId: session.runId, state: 'starting' },
+      'session created',
+    );
     return session;
   }
 
@@ -156,7 +173,10 @@ export class SessionRegistry {
     session.graceTimer = null;
     if (session.state === 'detached') {
       session.state = 'live';
-      this.options.logger.info({ sessionId: session.id, state: 'live', epoch: session.epoch }, 'session re-attached');
+      this.options.logger.info(
+        { sessionId: session.id, state: 'live', epoch: session.epoch },
+        'session re-attached',
+      );
     }
     this.emitStatus(session);
   }
@@ -191,9 +211,15 @@ export class SessionRegistry {
     const attempt = (async () => {
       const spawned = await spawn();
       if (this.isCurrent(session)) return spawned;
-      this.options.logger.warn({ sessionId: session.id, spawn: label }, 'session closed during spawn; reaping');
+      this.options.logger.warn(
+        { sessionId: session.id, spawn: label },
+        'session closed during spawn; reaping',
+      );
       await reap(spawned).catch((error: unknown) => {
-        this.options.logger.error({ sessionId: session.id, spawn: label, err: error }, 'reap after spawn failed');
+        this.options.logger.error(
+          { sessionId: session.id, spawn: label, err: error },
+          'reap after spawn failed',
+        );
       });
       throw this.closingError(session);
     })();
@@ -211,7 +237,14 @@ export class SessionRegistry {
 
   beginTurn(session: LiveSession, turnId: string, text: string): void {
     const { clock } = this.options;
-    session.running = { turnId, text, startedMs: clock.now(), startedAt: clock.wallNow(), output: [], outputBytes: 0 };
+    session.running = {
+      turnId,
+      text,
+      startedMs: clock.now(),
+      startedAt: clock.wallNow(),
+      output: [],
+      outputBytes: 0,
+    };
     session.touch(clock.now(), clock.wallNow());
     this.emitStatus(session);
   }
@@ -283,7 +316,10 @@ export class SessionRegistry {
 
   startReapers(): void {
     if (this.reaperTimer) return;
-    this.reaperTimer = this.options.clock.setInterval(() => this.sweep(), this.options.limits.reapIntervalMs);
+    this.reaperTimer = this.options.clock.setInterval(
+      () => this.sweep(),
+      this.options.limits.reapIntervalMs,
+    );
   }
 
   stopReapers(): void {
@@ -304,7 +340,8 @@ export class SessionRegistry {
       if (session.state === 'starting') continue;
       if (session.running) {
         const runMs = nowMs - session.running.startedMs;
-        const isUnwatched = session.attachments.size === 0 || nowMs - session.lastInputMs >= busyCapMs;
+        const isUnwatched =
+          session.attachments.size === 0 || nowMs - session.lastInputMs >= busyCapMs;
         if (runMs >= busyCapMs && isUnwatched) this.requestClose(session.id, 'busy_cap');
         continue;
       }
@@ -337,19 +374,30 @@ export class SessionRegistry {
       .filter((session) => session.state === 'detached' && !session.running)
       .sort((a, b) => a.lastActiveMs - b.lastActiveMs)[0];
     if (!evictable) {
-      throw new TetherError('TETHER_LIMIT_REACHED', `session limit reached (${this.options.limits.maxSessions})`, {
-        limit: 'sessions',
-        max: this.options.limits.maxSessions,
-      });
+      throw new TetherError(
+        'TETHER_LIMIT_REACHED',
+        `session limit reached (${this.options.limits.maxSessions})`,
+        {
+          limit: 'sessions',
+          max: this.options.limits.maxSessions,
+        },
+      );
     }
-    this.options.logger.info({ sessionId: evictable.id, reason: 'evicted' }, 'evicting to admit a new session');
+    this.options.logger.info(
+      { sessionId: evictable.id, reason: 'evicted' },
+      'evicting to admit a new session',
+    );
     this.requestClose(evictable.id, 'evicted');
   }
 
   private closingError(session: LiveSession): TetherError {
-    return new TetherError('TETHER_SESSION_NOT_FOUND', `session ${session.id} is closing or closed`, {
-      session_id: session.id,
-    });
+    return new TetherError(
+      'TETHER_SESSION_NOT_FOUND',
+      `session ${session.id} is closing or closed`,
+      {
+        session_id: session.id,
+      },
+    );
   }
 
   private sweepByMarker(sessionId: string): Promise<ReapResult> {

@@ -110,7 +110,8 @@ export class LiveSession {
 
   /** True when a stdio client is attached: such a session is never idle-reaped. */
   get hasStdioAttachment(): boolean {
-    for (const { attachment } of this.attachments.values()) if (attachment.transport === 'stdio') return true;
+    for (const { attachment } of this.attachments.values())
+      if (attachment.transport === 'stdio') return true;
     return false;
   }
 
@@ -141,7 +142,10 @@ export class LiveSession {
       last_active_at: this.lastActiveAt.toISOString(),
       attached: this.attachments.size,
       running: this.running !== null,
-      pty: this.terminal && !this.terminal.exitStatus ? { cols: this.terminal.cols, rows: this.terminal.rows } : null,
+      pty:
+        this.terminal && !this.terminal.exitStatus
+          ? { cols: this.terminal.cols, rows: this.terminal.rows }
+          : null,
       close_on_disconnect: this.closeOnDisconnect,
     };
   }

@@ -80,11 +80,18 @@ export async function runTeardown(
     );
   }
   const written = deps.outbox.enqueue(`endRun ${session.runId}`, () =>
-    deps.store.endRun({ runId: session.runId, endedAt, endReason: reason, exitStatuses: { terminal, worker } }),
+    deps.store.endRun({
+      runId: session.runId,
+      endedAt,
+      endReason: reason,
+      exitStatuses: { terminal, worker },
+    }),
   );
   const isPersisted = await Promise.race([
     written,
-    new Promise<boolean>((resolve) => deps.clock.setTimeout(() => resolve(false), deps.persistWaitMs)),
+    new Promise<boolean>((resolve) =>
+      deps.clock.setTimeout(() => resolve(false), deps.persistWaitMs),
+    ),
   ]);
 
   const result: TeardownResult = {
@@ -127,7 +134,11 @@ export async function runTeardown(
  * A turn that does not end in time is reported ended here (killed: the worker's close below
  * takes its processes down); the store write for it happens with the run's end.
  */
-async function endRunningTurn(session: LiveSession, deps: TeardownDeps, log: Logger): Promise<void> {
+async function endRunningTurn(
+  session: LiveSession,
+  deps: TeardownDeps,
+  log: Logger,
+): Promise<void> {
   const turn = session.running;
   if (!turn) return;
   if (session.worker) {
@@ -136,7 +147,9 @@ async function endRunningTurn(session: LiveSession, deps: TeardownDeps, log: Log
       session.worker.interrupt().catch((error: unknown) => {
         log.warn({ err: error }, 'interrupting the running turn failed; closing the worker anyway');
       }),
-      new Promise((resolve) => (timer = deps.clock.setTimeout(() => resolve(undefined), deps.killGraceMs))),
+      new Promise(
+        (resolve) => (timer = deps.clock.setTimeout(() => resolve(undefined), deps.killGraceMs)),
+      ),
     ]);
     timer?.cancel();
   }

@@ -232,19 +232,35 @@ export interface RunEnd {
 }
 
 export interface SessionStore {
-  createSession(session: { sessionId: string; title: string; cwd: string; createdAt: Date }): Promise<void>;
+  createSession(session: {
+    sessionId: string;
+    title: string;
+    cwd: string;
+    createdAt: Date;
+  }): Promise<void>;
   setTitle(sessionId: string, title: string): Promise<void>;
   getSession(sessionId: string): Promise<StoredSession | null>;
-  /** Stored sessions newest first, with their runs; `before` is an ISO time or session id cursor. */
+  /** Stored sessions newest first, with their runs; `before`: an ISO time or a session id. */
   listSessions(options: { limit: number; before?: string }): Promise<StoredSession[]>;
 
-  startRun(run: { runId: string; sessionId: string; instanceId: string; startedAt: Date }): Promise<void>;
+  startRun(run: {
+    runId: string;
+    sessionId: string;
+    instanceId: string;
+    startedAt: Date;
+  }): Promise<void>;
   /** Writes a run's end once: a second call for an ended run changes nothing and resolves. */
   endRun(end: RunEnd): Promise<void>;
   /** Runs with no end; all instances when `instanceId` is omitted. */
   listOpenRuns(instanceId?: string): Promise<StoredRun[]>;
 
-  startTurn(turn: { turnId: string; sessionId: string; runId: string; text: string; startedAt: Date }): Promise<void>;
+  startTurn(turn: {
+    turnId: string;
+    sessionId: string;
+    runId: string;
+    text: string;
+    startedAt: Date;
+  }): Promise<void>;
   endTurn(turn: {
     turnId: string;
     output: string;
@@ -257,7 +273,10 @@ export interface SessionStore {
 
   recordProcess(process: StoredProcess): Promise<void>;
   /** Processes recorded by instances other than `exceptInstanceId` (for the start-up sweep). */
-  listProcesses(filter: { instanceId?: string; exceptInstanceId?: string }): Promise<StoredProcess[]>;
+  listProcesses(filter: {
+    instanceId?: string;
+    exceptInstanceId?: string;
+  }): Promise<StoredProcess[]>;
   forgetProcesses(filter: { instanceId: string }): Promise<void>;
 
   close(): Promise<void>;

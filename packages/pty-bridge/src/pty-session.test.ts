@@ -154,7 +154,8 @@ describe('spawnPtySession output', () => {
   });
 
   it('reports the exit after a bounded wait when a background job holds the pty open', async () => {
-    const script = 'setsid sh -c \'echo ok > "$F"; exec sleep 600\' & ' +
+    const script =
+      'setsid sh -c \'echo ok > "$F"; exec sleep 600\' & ' +
       'while [ ! -s "$F" ]; do :; done; echo started; exit 4';
     const terminal = await open({
       command: ['sh', '-c', script],
@@ -222,7 +223,13 @@ describe('spawnPtySession input and size', () => {
 
     expect(terminal.resize(5000, 50)).toEqual({ cols: 1000, rows: 50 });
     expect([terminal.cols, terminal.rows]).toEqual([1000, 50]);
-    for (const [cols, rows] of [[0, 10], [-3, 10], [1.5, 10], [Number.NaN, 10], [80, 0]]) {
+    for (const [cols, rows] of [
+      [0, 10],
+      [-3, 10],
+      [1.5, 10],
+      [Number.NaN, 10],
+      [80, 0],
+    ]) {
       const code = codeOf(() => terminal.resize(cols as number, rows as number));
       expect(code).toBe('TETHER_INVALID_PARAMS');
     }
@@ -326,8 +333,8 @@ describe('spawnPtySession backpressure and kill', () => {
     const terminal = await open();
     const output = record(terminal);
     terminal.write(
-      "sleep 600 & nohup sleep 600 >/dev/null 2>&1 & setsid sleep 600 & " +
-        "sh -c 'trap \"\" HUP TERM; sleep 600' & echo STAR\"\"TED\r",
+      'sleep 600 & nohup sleep 600 >/dev/null 2>&1 & setsid sleep 600 & ' +
+        'sh -c \'trap "" HUP TERM; sleep 600\' & echo STAR""TED\r',
     );
     await waitFor(() => output.text().includes('STARTED'), { what: 'STARTED' });
     await waitFor(

@@ -132,9 +132,14 @@ export class PtySession implements TerminalProcess {
       this.pty.resize(size.cols, size.rows);
     } catch (error) {
       // The fd closes as the child's exit is processed; a resize racing that is a late resize.
-      throw new TetherError('TETHER_TERMINAL_EXITED', undefined, { pid: this.pid }, {
-        cause: error,
-      });
+      throw new TetherError(
+        'TETHER_TERMINAL_EXITED',
+        undefined,
+        { pid: this.pid },
+        {
+          cause: error,
+        },
+      );
     }
     this.cols = size.cols;
     this.rows = size.rows;

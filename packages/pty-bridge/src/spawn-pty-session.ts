@@ -45,9 +45,14 @@ export async function spawnPtySession(
     const cwd = options.cwd;
     pty = spawn(file, args, { name: 'xterm-256color', ...size, cwd, env, encoding: null });
   } catch (error) {
-    throw new TetherError('TETHER_SPAWN_FAILED', 'spawn failed: cannot start the terminal', {
-      command: file,
-    }, { cause: error });
+    throw new TetherError(
+      'TETHER_SPAWN_FAILED',
+      'spawn failed: cannot start the terminal',
+      {
+        command: file,
+      },
+      { cause: error },
+    );
   }
 
   const session = new PtySession(pty, {
@@ -70,9 +75,14 @@ export async function spawnPtySession(
 
 async function assertDirectory(cwd: string): Promise<void> {
   const info = await stat(cwd).catch((error: unknown) => {
-    throw new TetherError('TETHER_SPAWN_FAILED', 'spawn failed: cwd is not readable', { cwd }, {
-      cause: error,
-    });
+    throw new TetherError(
+      'TETHER_SPAWN_FAILED',
+      'spawn failed: cwd is not readable',
+      { cwd },
+      {
+        cause: error,
+      },
+    );
   });
   if (!info.isDirectory()) {
     throw new TetherError('TETHER_SPAWN_FAILED', 'spawn failed: cwd is not a directory', { cwd });
@@ -86,7 +96,10 @@ async function assertDirectory(cwd: string): Promise<void> {
 async function assertExecutable(file: string, searchPath: string, cwd: string): Promise<void> {
   const candidates = file.includes('/')
     ? [resolve(cwd, file)]
-    : searchPath.split(':').filter(Boolean).map((dir) => join(dir, file));
+    : searchPath
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => join(dir, file));
   for (const candidate of candidates) {
     try {
       await access(candidate, fsConstants.X_OK);
@@ -95,8 +108,12 @@ async function assertExecutable(file: string, searchPath: string, cwd: string): 
       // Not here (or not executable): try the next PATH entry.
     }
   }
-  throw new TetherError('TETHER_SPAWN_FAILED', `spawn failed: ${file} not found or not executable`, {
-    errno: 'ENOENT',
-    path: file,
-  });
+  throw new TetherError(
+    'TETHER_SPAWN_FAILED',
+    `spawn failed: ${file} not found or not executable`,
+    {
+      errno: 'ENOENT',
+      path: file,
+    },
+  );
 }

@@ -4,12 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  PROCESS_MARKER_ENV,
-  SESSION_MARKER_ENV,
-  TetherError,
-  reapProcesses,
-} from '@tether/core';
+import { PROCESS_MARKER_ENV, SESSION_MARKER_ENV, TetherError, reapProcesses } from '@tether/core';
 import { runSlashCommand, type WorkerState } from './commands.js';
 import { loadPlugins } from './plugins.js';
 import {
@@ -74,11 +69,14 @@ export async function runSlashWorker(
     const markers = [process.env[PROCESS_MARKER_ENV], ...turns.markers]
       .filter((value): value is string => Boolean(value))
       .map((value) => ({ key: PROCESS_MARKER_ENV, value }));
-    await reapProcesses({ rootPids: [process.pid], markers }, {
-      killGraceMs: 0,
-      politeSignal: 'SIGKILL',
-      killWaitMs: 500,
-    });
+    await reapProcesses(
+      { rootPids: [process.pid], markers },
+      {
+        killGraceMs: 0,
+        politeSignal: 'SIGKILL',
+        killWaitMs: 500,
+      },
+    );
   }
 
   async function shutdown(reason: string, graceMs: number): Promise<void> {

@@ -81,7 +81,11 @@ describe('slash commands', () => {
 
   it('/history lists the last n turns with exit codes', async () => {
     const { worker } = await pool.start();
-    for (const [turnId, text] of [['a', 'true'], ['b', 'exit 3'], ['c', 'echo c']]) {
+    for (const [turnId, text] of [
+      ['a', 'true'],
+      ['b', 'exit 3'],
+      ['c', 'echo c'],
+    ]) {
       const turn = collectTurn(worker, turnId!);
       await worker.startTurn({ turnId: turnId!, text: text!, agent: 'shell' });
       await turn.ended;

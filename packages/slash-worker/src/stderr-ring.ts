@@ -3,7 +3,10 @@ export class StderrRing {
   private readonly lines: string[] = [];
   private partial = '';
 
-  constructor(private readonly maxLines = 20, private readonly maxLineChars = 500) {}
+  constructor(
+    private readonly maxLines = 20,
+    private readonly maxLineChars = 500,
+  ) {}
 
   push(chunk: string): string[] {
     const parts = (this.partial + chunk).split('\n');

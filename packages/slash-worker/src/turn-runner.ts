@@ -104,10 +104,13 @@ export class TurnRunner {
     await Promise.race([turn.done, settled]);
     clearTimeout(timer);
     // Whatever the turn left behind (background jobs, escapees) goes with it.
-    await reapProcesses({ markers: [{ key: PROCESS_MARKER_ENV, value: turn.marker }] }, {
-      killGraceMs: 0,
-      politeSignal: 'SIGKILL',
-    });
+    await reapProcesses(
+      { markers: [{ key: PROCESS_MARKER_ENV, value: turn.marker }] },
+      {
+        killGraceMs: 0,
+        politeSignal: 'SIGKILL',
+      },
+    );
     // LIMITATION: an agent that ignores its abort signal is abandoned, not stopped; its
     // promise may still settle later and is ignored. Fix: run plugin agents in a sub-process.
     this.finish(turn, { exitCode: null, signal: 'SIGKILL' });

@@ -29,8 +29,7 @@ const SYSTEM_UNAVAILABLE_CODES = new Set([
 ]);
 
 /** SQLite result codes (extended codes share the prefix) meaning the file cannot be used now. */
-const SQLITE_UNAVAILABLE =
-  /^SQLITE_(BUSY|LOCKED|CANTOPEN|READONLY|IOERR|FULL|NOTADB|CORRUPT|PERM)/;
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|READONLY|IOERR|FULL|NOTADB|CORRUPT|PERM)/;
 
 /** TypeORM's own errors for a data source that is not connected, and pg/better-sqlite3 texts. */
 const UNAVAILABLE_NAMES = new Set([

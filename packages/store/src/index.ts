@@ -12,13 +12,7 @@ import { SqlSessionStore } from './session-store.js';
 
 export { createDataSource, isPostgresUrl } from './data-source.js';
 export type { DataSourceConfig, StoreKind } from './data-source.js';
-export {
-  ENTITIES,
-  ProcessEntity,
-  RunEntity,
-  SessionEntity,
-  TurnEntity,
-} from './entities/index.js';
+export { ENTITIES, ProcessEntity, RunEntity, SessionEntity, TurnEntity } from './entities/index.js';
 export { InitialSchema1733300000000, MIGRATIONS } from './migrations/index.js';
 export { isUnavailable, toStoreError } from './errors.js';
 export { SqlSessionStore } from './session-store.js';

@@ -212,10 +212,12 @@ export class SqlSessionStore implements SessionStore {
   }): Promise<void> {
     const endedAt = toIso(turn.endedAt, 'endedAt');
     await this.#run('endTurn', null, async () => {
-      await this.dataSource.getRepository(TurnEntity).update(
-        { turnId: turn.turnId, endedAt: IsNull() },
-        { output: turn.output, exitCode: turn.exitCode, signal: turn.signal, endedAt },
-      );
+      await this.dataSource
+        .getRepository(TurnEntity)
+        .update(
+          { turnId: turn.turnId, endedAt: IsNull() },
+          { output: turn.output, exitCode: turn.exitCode, signal: turn.signal, endedAt },
+        );
     });
   }
 

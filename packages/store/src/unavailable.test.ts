@@ -78,8 +78,9 @@ describe('an unreachable store', () => {
     const store = await createSessionStore({ sqlitePath: join(dir.path, 'tether.db') });
     try {
       // The raw handle, closed behind TypeORM's back: the same state a crashed driver leaves.
-      (store.dataSource.driver as unknown as { databaseConnection: Database.Database })
-        .databaseConnection.close();
+      (
+        store.dataSource.driver as unknown as { databaseConnection: Database.Database }
+      ).databaseConnection.close();
 
       await expect(store.createSession(session('s1'))).rejects.toMatchObject({
         code: 'TETHER_STORE_UNAVAILABLE',

@@ -212,8 +212,8 @@ export async function connectWebSocketRpc(
         status === 401
           ? 'unauthorised (bad or missing token)'
           : status === 403
-          ? 'forbidden (origin not allowed)'
-          : res.statusMessage ?? '';
+            ? 'forbidden (origin not allowed)'
+            : (res.statusMessage ?? '');
       reject(new Error(`websocket upgrade refused: HTTP ${status} ${what}`.trim()));
       res.resume();
       req.destroy();

@@ -15,7 +15,10 @@ export class LineSplitter {
   private partsBytes = 0;
   private isSkipping = false;
 
-  constructor(private readonly maxLineBytes: number, private readonly events: LineSplitterEvents) {}
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly events: LineSplitterEvents,
+  ) {}
 
   push(chunk: Buffer): void {
     let start = 0;

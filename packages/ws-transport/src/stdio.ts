@@ -7,11 +7,7 @@ import { TetherError, type Logger } from '@tether/core';
 import { CloseSignal, type RpcConnection } from './connection.js';
 import { NO_LOGGER, serializeEvent, serializeResponse, type Dispatcher } from './dispatcher.js';
 import { LineSplitter } from './lines.js';
-import {
-  errorResponse,
-  type EventMessage,
-  type RpcResponse,
-} from './protocol.js';
+import { errorResponse, type EventMessage, type RpcResponse } from './protocol.js';
 import { WriteQueue } from './write-queue.js';
 
 export interface StdioRpcOptions {

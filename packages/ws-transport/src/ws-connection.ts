@@ -9,11 +9,7 @@ import { WebSocket, type RawData } from 'ws';
 import { CloseSignal, type RpcConnection } from './connection.js';
 import { NO_LOGGER, serializeEvent, serializeResponse, type Dispatcher } from './dispatcher.js';
 import { startHeartbeat } from './heartbeat.js';
-import {
-  errorResponse,
-  type EventMessage,
-  type RpcResponse,
-} from './protocol.js';
+import { errorResponse, type EventMessage, type RpcResponse } from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
 
 export interface WebSocketRpcOptions {

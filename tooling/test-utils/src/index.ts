@@ -6,7 +6,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function tempDir(prefix = 'tether-test-'): Promise<{ path: string; remove(): Promise<void> }> {
+export async function tempDir(
+  prefix = 'tether-test-',
+): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
@@ -29,7 +31,9 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'condition'}${detail}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${options.what ?? 'condition'}${detail}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
@@ -58,7 +62,9 @@ async function readInfo(pid: number): Promise<ProcInfo | null> {
 async function hasMarker(pid: number, key: string, value?: string): Promise<boolean> {
   try {
     const env = (await readFile(`/proc/${pid}/environ`)).toString('utf8').split('\0');
-    return env.some((entry) => (value === undefined ? entry.startsWith(`${key}=`) : entry === `${key}=${value}`));
+    return env.some((entry) =>
+      value === undefined ? entry.startsWith(`${key}=`) : entry === `${key}=${value}`,
+    );
   } catch {
     // Exited while we looked, or unreadable.
     return false;

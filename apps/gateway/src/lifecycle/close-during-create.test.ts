@@ -73,7 +73,13 @@ describe('close during create', () => {
       createMetrics(registry, store, instanceId),
     );
 
-    const outcomes = { spawned: 0, refused: 0, closedFirst: 0, closedLate: 0, other: [] as unknown[] };
+    const outcomes = {
+      spawned: 0,
+      refused: 0,
+      closedFirst: 0,
+      closedLate: 0,
+      other: [] as unknown[],
+    };
     const settle = (promise: Promise<unknown>) =>
       promise.then(
         () => void (outcomes.spawned += 1),
@@ -84,8 +90,14 @@ describe('close during create', () => {
       );
 
     const round = async () => {
-      const session = registry.create({ cwd: process.cwd(), agent: 'shell', closeOnDisconnect: false });
-      const terminal = settle(runtime.openTerminal(session, { cols: 80, rows: 24 }, ['sleep', '600']));
+      const session = registry.create({
+        cwd: process.cwd(),
+        agent: 'shell',
+        closeOnDisconnect: false,
+      });
+      const terminal = settle(
+        runtime.openTerminal(session, { cols: 80, rows: 24 }, ['sleep', '600']),
+      );
       const worker = settle(runtime.ensureWorker(session));
       await delay(randomMs(MAX_CLOSE_DELAY_MS));
       const result = await registry.closeSession(session.id, 'client_close');
@@ -98,7 +110,9 @@ describe('close during create', () => {
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ROUNDS - started) }, round));
     }
 
-    console.log(`close during create: ${JSON.stringify({ ...outcomes, other: outcomes.other.length })}`);
+    console.log(
+      `close during create: ${JSON.stringify({ ...outcomes, other: outcomes.other.length })}`,
+    );
     expect(outcomes.other).toEqual([]);
     expect(outcomes.spawned + outcomes.refused).toBe(ROUNDS * 2);
     expect(outcomes.closedFirst).toBe(ROUNDS);
@@ -106,7 +120,13 @@ describe('close during create', () => {
     expect(registry.size).toBe(0);
     expect(await registry.outbox.drained(5000)).toBe(true);
     expect(await store.listOpenRuns()).toEqual([]);
-    expect(await leakCheck({ markerKey: 'TETHER_INSTANCE_ID', markerValue: instanceId, timeoutMs: 5000 })).toEqual({
+    expect(
+      await leakCheck({
+        markerKey: 'TETHER_INSTANCE_ID',
+        markerValue: instanceId,
+        timeoutMs: 5000,
+      }),
+    ).toEqual({
       marked: [],
       zombies: [],
     });

@@ -19,14 +19,25 @@ describe('gateway death', () => {
       const { session } = await client.request('session.create', { pty: { cols: 80, rows: 24 } });
       // The setsid+nohup escapee survives the pty hang-up and the worker watchdogs: only the
       // guardian's marker sweep can catch it, so the test fails without a guardian.
-      await typeLine(first, session.session_id, 'setsid nohup sleep 1000 >/dev/null 2>&1 & sleep 1000');
+      await typeLine(
+        first,
+        session.session_id,
+        'setsid nohup sleep 1000 >/dev/null 2>&1 & sleep 1000',
+      );
       await client.request('prompt.submit', { session_id: session.session_id, text: 'sleep 1000' });
     }
-    await waitFor(async () => (await markedNamed(first.instanceId, 'sleep')).length === SESSIONS * 3, {
-      what: 'two terminal sleeps and a turn sleep per session',
-    });
+    await waitFor(
+      async () => (await markedNamed(first.instanceId, 'sleep')).length === SESSIONS * 3,
+      {
+        what: 'two terminal sleeps and a turn sleep per session',
+      },
+    );
     expect(events.ofType('turn.start')).toHaveLength(SESSIONS);
-    expect(await countsAgree(first)).toEqual({ sessions: SESSIONS, registry: SESSIONS, openRuns: SESSIONS });
+    expect(await countsAgree(first)).toEqual({
+      sessions: SESSIONS,
+      registry: SESSIONS,
+      openRuns: SESSIONS,
+    });
     const marked = await markedProcesses('TETHER_INSTANCE_ID', first.instanceId);
     expect(marked.length).toBeGreaterThanOrEqual(SESSIONS * 4);
 
@@ -34,11 +45,14 @@ describe('gateway death', () => {
     const exit = await first.stop('SIGKILL');
     client.close();
     expect(exit.signal).toBe('SIGKILL');
-    await waitFor(async () => (await markedProcesses('TETHER_INSTANCE_ID', first.instanceId)).length === 0, {
-      timeoutMs: 10_000,
-      intervalMs: 25,
-      what: 'no marked process after the gateway died',
-    });
+    await waitFor(
+      async () => (await markedProcesses('TETHER_INSTANCE_ID', first.instanceId)).length === 0,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 25,
+        what: 'no marked process after the gateway died',
+      },
+    );
     const goneMs = Math.round(performance.now() - killedAt);
     console.log(`guardian: ${marked.length} marked processes gone ${goneMs} ms after kill -9`);
     expect(goneMs).toBeLessThan(GUARDIAN_DEADLINE_MS);
@@ -51,7 +65,9 @@ describe('gateway death', () => {
     expect((reaped.signalled as number[]).length).toBeGreaterThanOrEqual(SESSIONS);
 
     // Nothing restarted in between: the runs are still open in the store.
-    expect((await storedRuns(first.home)).filter((run) => run.endedAt === null)).toHaveLength(SESSIONS);
+    expect((await storedRuns(first.home)).filter((run) => run.endedAt === null)).toHaveLength(
+      SESSIONS,
+    );
     const second = await startGatewayProcess({ home: first.home });
     const runs = await storedRuns(first.home);
     expect(runs).toHaveLength(SESSIONS);

@@ -17,13 +17,19 @@ describe('idle and busy reaping over real processes', () => {
   it('reaps ping-only and idle sessions at the TTL, spares typing and running ones, caps busy ones', async () => {
     const gateway = await startGatewayProcess({
       args: [
-        '--idle-ttl-s', String(IDLE_TTL_MS / 1000),
-        '--reap-interval-s', String(REAP_INTERVAL_MS / 1000),
-        '--busy-cap-s', String(BUSY_CAP_MS / 1000),
+        '--idle-ttl-s',
+        String(IDLE_TTL_MS / 1000),
+        '--reap-interval-s',
+        String(REAP_INTERVAL_MS / 1000),
+        '--busy-cap-s',
+        String(BUSY_CAP_MS / 1000),
         // Pings every 100 ms: a client that only answers them must still be reaped.
-        '--heartbeat-interval-s', '0.1',
-        '--heartbeat-timeout-s', '2',
-        '--kill-grace-ms', '200',
+        '--heartbeat-interval-s',
+        '0.1',
+        '--heartbeat-timeout-s',
+        '2',
+        '--kill-grace-ms',
+        '200',
       ],
     });
     const client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
@@ -34,7 +40,8 @@ describe('idle and busy reaping over real processes', () => {
     const reasonOf = new Map<string, string>();
     const turnEndedAt = new Map<string, number>();
     client.onEvent((event) => {
-      if (event.type === 'turn.end' && event.session_id) turnEndedAt.set(event.session_id, performance.now());
+      if (event.type === 'turn.end' && event.session_id)
+        turnEndedAt.set(event.session_id, performance.now());
       if (event.type !== 'session.closed' || !event.session_id) return;
       closedAt.set(event.session_id, performance.now());
       reasonOf.set(event.session_id, event.payload.reason as string);
@@ -51,16 +58,24 @@ describe('idle and busy reaping over real processes', () => {
     // The typist sends terminal input every 200 ms for 2.5 TTLs.
     const typedUntilMs = performance.now() + 2.5 * IDLE_TTL_MS;
     while (performance.now() < typedUntilMs) {
-      await client.request('pty.write', { session_id: typing, data: Buffer.from(' ').toString('base64') });
+      await client.request('pty.write', {
+        session_id: typing,
+        data: Buffer.from(' ').toString('base64'),
+      });
       expect(closedAt.has(typing)).toBe(false);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const stoppedTypingMs = performance.now();
 
-    const turnEnd = await events.next((event) => event.type === 'turn.end' && event.session_id === longTurn);
+    const turnEnd = await events.next(
+      (event) => event.type === 'turn.end' && event.session_id === longTurn,
+    );
     const turnEndMs = turnEndedAt.get(longTurn)!;
     expect(closedAt.has(longTurn) ? closedAt.get(longTurn)! > turnEndMs : true).toBe(true);
-    await waitFor(() => closedAt.size === 4, { timeoutMs: 10_000, what: 'all four sessions reaped' });
+    await waitFor(() => closedAt.size === 4, {
+      timeoutMs: 10_000,
+      what: 'all four sessions reaped',
+    });
 
     const pingOnlyMs = closedAt.get(pingOnly)! - startedMs;
     const typingAfterMs = closedAt.get(typing)! - stoppedTypingMs;
@@ -84,13 +99,20 @@ describe('idle and busy reaping over real processes', () => {
     expect(cappedMs).toBeLessThan(BUSY_CAP_MS + REAP_INTERVAL_MS + SLACK_MS + 500);
 
     // `session.closed` goes out at the start of a teardown; counts agree once it finished.
-    await waitFor(() => linesWithMsg(gateway, 'session closed').length === 4, { what: 'four teardowns' });
+    await waitFor(() => linesWithMsg(gateway, 'session closed').length === 4, {
+      what: 'four teardowns',
+    });
     expect(await countsAgree(gateway)).toEqual({ sessions: 0, registry: 0, openRuns: 0 });
     client.close();
     expect(await gateway.stop()).toEqual({ code: 0, signal: null });
     expect(await processLeaks(gateway)).toEqual({ marked: [], zombies: [] });
     const runs = await storedRuns(gateway.home);
-    expect(runs.map((run) => run.endReason).sort()).toEqual(['busy_cap', 'idle_ttl', 'idle_ttl', 'idle_ttl']);
+    expect(runs.map((run) => run.endReason).sort()).toEqual([
+      'busy_cap',
+      'idle_ttl',
+      'idle_ttl',
+      'idle_ttl',
+    ]);
     await gateway.removeHome();
   });
 });

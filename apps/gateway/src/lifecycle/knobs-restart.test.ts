@@ -3,7 +3,12 @@ import { markedProcesses, waitFor } from '@tether/test-utils';
 import { connectWebSocketRpc } from '@tether/ws-transport';
 import { describe, expect, it } from 'vitest';
 import { EventRecorder } from '../test-support/events.js';
-import { GATEWAY_MAIN, cleanEnv, logLines, startGatewayProcess } from '../test-support/gateway-process.js';
+import {
+  GATEWAY_MAIN,
+  cleanEnv,
+  logLines,
+  startGatewayProcess,
+} from '../test-support/gateway-process.js';
 import { countsAgree, processLeaks } from '../test-support/leaks.js';
 
 describe('knobs at the process level', () => {
@@ -57,22 +62,32 @@ describe('worker restart intensity', () => {
     // Five restarts are allowed in the window; the sixth crash ends respawning.
     for (let crash = 1; crash <= 6; crash += 1) {
       await client.request('slash.exec', { session_id: sessionId, command: '/help' });
-      const [worker] = (await markedProcesses('TETHER_SESSION_ID', sessionId)).filter((p) => p.command === 'node');
+      const [worker] = (await markedProcesses('TETHER_SESSION_ID', sessionId)).filter(
+        (p) => p.command === 'node',
+      );
       expect(worker).toBeDefined();
       expect(workerPids.has(worker!.pid)).toBe(false);
       workerPids.add(worker!.pid);
       process.kill(worker!.pid, 'SIGKILL');
-      await waitFor(() => events.ofType('worker.exit', sessionId).length === crash, { what: `crash ${crash}` });
+      await waitFor(() => events.ofType('worker.exit', sessionId).length === crash, {
+        what: `crash ${crash}`,
+      });
     }
     const exits = events.ofType('worker.exit', sessionId).map((event) => event.payload.restarting);
     expect(exits).toEqual([true, true, true, true, true, false]);
     expect(events.ofType('warning', sessionId)).toHaveLength(1);
-    expect(events.ofType('warning', sessionId)[0]!.payload.code).toBe('TETHER_WORKER_RESTART_LIMIT');
+    expect(events.ofType('warning', sessionId)[0]!.payload.code).toBe(
+      'TETHER_WORKER_RESTART_LIMIT',
+    );
 
-    await expect(client.request('slash.exec', { session_id: sessionId, command: '/help' })).rejects.toMatchObject({
+    await expect(
+      client.request('slash.exec', { session_id: sessionId, command: '/help' }),
+    ).rejects.toMatchObject({
       message: expect.stringContaining('no longer respawns'),
     });
-    expect((await markedProcesses('TETHER_SESSION_ID', sessionId)).filter((p) => p.command === 'node')).toEqual([]);
+    expect(
+      (await markedProcesses('TETHER_SESSION_ID', sessionId)).filter((p) => p.command === 'node'),
+    ).toEqual([]);
     expect(await countsAgree(gateway)).toEqual({ sessions: 1, registry: 1, openRuns: 1 });
     client.close();
     expect(await gateway.stop()).toEqual({ code: 0, signal: null });

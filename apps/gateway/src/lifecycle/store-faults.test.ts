@@ -180,9 +180,7 @@ describe.skipIf(unreachable !== null && !IS_PG_REQUIRED)('store faults (PostgreS
       result,
       ms: Math.round(performance.now() - closeAt),
     }));
-    await events.next(
-      (event) => event.type === 'session.closed' && event.session_id === sessionId,
-    );
+    await events.next((event) => event.type === 'session.closed' && event.session_id === sessionId);
     await database.cut();
     const cutMs = Math.round(performance.now() - closeAt);
     await sessionGone(sessionId, 'the session reaped with the store down');
@@ -325,9 +323,7 @@ describe('store faults (SQLite)', () => {
       result,
       ms: Math.round(performance.now() - closeAt),
     }));
-    await events.next(
-      (event) => event.type === 'session.closed' && event.session_id === sessionId,
-    );
+    await events.next((event) => event.type === 'session.closed' && event.session_id === sessionId);
     holder.exec('BEGIN EXCLUSIVE');
     const lockMs = Math.round(performance.now() - closeAt);
     await sessionGone(sessionId, 'the session reaped with the write lock held');

@@ -3,7 +3,10 @@ import type { EventMessage, RpcClient } from '@tether/ws-transport';
 /** Collects a client's events so tests can wait for one instead of sleeping. */
 export class EventRecorder {
   readonly events: EventMessage[] = [];
-  private waiters: Array<{ match: (event: EventMessage) => boolean; resolve: (event: EventMessage) => void }> = [];
+  private waiters: Array<{
+    match: (event: EventMessage) => boolean;
+    resolve: (event: EventMessage) => void;
+  }> = [];
 
   constructor(client: RpcClient) {
     client.onEvent((event) => {
@@ -21,7 +24,10 @@ export class EventRecorder {
     const seen = this.events.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for an event')), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error('timed out waiting for an event')),
+        timeoutMs,
+      );
       this.waiters.push({
         match,
         resolve: (event) => {
@@ -33,6 +39,8 @@ export class EventRecorder {
   }
 
   ofType(type: string, sessionId?: string): EventMessage[] {
-    return this.events.filter((event) => event.type === type && (!sessionId || event.session_id === sessionId));
+    return this.events.filter(
+      (event) => event.type === type && (!sessionId || event.session_id === sessionId),
+    );
   }
 }

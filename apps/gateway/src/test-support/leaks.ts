@@ -13,7 +13,9 @@ export async function gauge(gateway: GatewayProcess, name: string): Promise<numb
 }
 
 /** While the gateway runs: the listed count, the registry size and the open stored runs agree. */
-export async function countsAgree(gateway: GatewayProcess): Promise<{ sessions: number; registry: number; openRuns: number }> {
+export async function countsAgree(
+  gateway: GatewayProcess,
+): Promise<{ sessions: number; registry: number; openRuns: number }> {
   const [sessions, registry, openRuns] = await Promise.all([
     gauge(gateway, 'tether_sessions'),
     gauge(gateway, 'tether_registry_size'),
@@ -24,5 +26,9 @@ export async function countsAgree(gateway: GatewayProcess): Promise<{ sessions: 
 
 /** After the gateway stopped: no process carries its instance marker, no zombie hangs off us. */
 export async function processLeaks(gateway: GatewayProcess) {
-  return leakCheck({ markerKey: 'TETHER_INSTANCE_ID', markerValue: gateway.instanceId, timeoutMs: 5000 });
+  return leakCheck({
+    markerKey: 'TETHER_INSTANCE_ID',
+    markerValue: gateway.instanceId,
+    timeoutMs: 5000,
+  });
 }

@@ -7,7 +7,10 @@ import WebSocket from 'ws';
 import { logLines, type GatewayProcess } from './gateway-process.js';
 
 /** Opens `/pty/<id>`, waits for it to be open, and returns it. */
-export async function openPtySocket(gateway: GatewayProcess, sessionId: string): Promise<WebSocket> {
+export async function openPtySocket(
+  gateway: GatewayProcess,
+  sessionId: string,
+): Promise<WebSocket> {
   const socket = new WebSocket(`ws://127.0.0.1:${gateway.port}/pty/${sessionId}`, {
     headers: { authorization: `Bearer ${gateway.token}` },
   });
@@ -19,7 +22,11 @@ export async function openPtySocket(gateway: GatewayProcess, sessionId: string):
 }
 
 /** Types one line into a session's terminal and lets go of the socket. */
-export async function typeLine(gateway: GatewayProcess, sessionId: string, line: string): Promise<void> {
+export async function typeLine(
+  gateway: GatewayProcess,
+  sessionId: string,
+  line: string,
+): Promise<void> {
   const socket = await openPtySocket(gateway, sessionId);
   socket.send(Buffer.from(`${line}\r`));
   socket.close();
@@ -27,7 +34,9 @@ export async function typeLine(gateway: GatewayProcess, sessionId: string, line:
 
 /** Live processes with this instance marker whose command is `name` (e.g. `sleep`). */
 export async function markedNamed(instanceId: string, name: string) {
-  return (await markedProcesses('TETHER_INSTANCE_ID', instanceId)).filter((p) => p.command === name);
+  return (await markedProcesses('TETHER_INSTANCE_ID', instanceId)).filter(
+    (p) => p.command === name,
+  );
 }
 
 /** The JSON log lines with this message. */

@@ -50,7 +50,9 @@ describe('backpressure', () => {
     await pty.hello;
     await waitFor(() => pty.byteCount() > 100_000, { what: 'yes output flowing' });
     rawSocket(pty.socket).pause();
-    await waitFor(async () => (await scrapeMetrics(gw)).get('tether_pty_paused') === 1, { what: 'pty paused' });
+    await waitFor(async () => (await scrapeMetrics(gw)).get('tether_pty_paused') === 1, {
+      what: 'pty paused',
+    });
 
     const pausedAt = await endOffset(gateway, sessionId);
     const holdUntil = Date.now() + STALL_HOLD_MS;
@@ -64,17 +66,26 @@ describe('backpressure', () => {
     }
     expect(await endOffset(gateway, sessionId)).toBe(pausedAt);
     const peak = (await scrapeMetrics(gateway)).get('tether_pty_unsent_bytes_peak') ?? -1;
-    console.log(`[backpressure] yes flood: peak unsent ${peak} bytes, max sampled ${maxUnsent} bytes`);
+    console.log(
+      `[backpressure] yes flood: peak unsent ${peak} bytes, max sampled ${maxUnsent} bytes`,
+    );
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(HIGH_WATERMARK_BYTES + REPLAY_BYTES);
 
     rawSocket(pty.socket).resume();
-    await waitFor(async () => (await scrapeMetrics(gw)).get('tether_pty_paused') === 0, { what: 'pty resumed' });
-    await waitFor(async () => (await endOffset(gw, sessionId)) > pausedAt, { what: 'output flowing again' });
+    await waitFor(async () => (await scrapeMetrics(gw)).get('tether_pty_paused') === 0, {
+      what: 'pty resumed',
+    });
+    await waitFor(async () => (await endOffset(gw, sessionId)) > pausedAt, {
+      what: 'output flowing again',
+    });
 
     const interruptAt = performance.now();
     pty.socket.send(Buffer.from([0x03]));
-    const exit = await events.next((event) => event.type === 'pty.exit' && event.session_id === sessionId, 5000);
+    const exit = await events.next(
+      (event) => event.type === 'pty.exit' && event.session_id === sessionId,
+      5000,
+    );
     const stopMs = performance.now() - interruptAt;
     console.log(`[backpressure] Ctrl-C stopped yes in ${stopMs.toFixed(0)} ms`);
     expect(exit.payload).toEqual({ exit_code: null, signal: 'SIGINT' });
@@ -95,18 +106,24 @@ describe('backpressure', () => {
     const stuck = openPty(gateway, sessionId);
     await stuck.hello;
     rawSocket(stuck.socket).pause();
-    await waitFor(async () => (await scrapeMetrics(gw)).get('tether_pty_paused') === 1, { what: 'pty paused' });
+    await waitFor(async () => (await scrapeMetrics(gw)).get('tether_pty_paused') === 1, {
+      what: 'pty paused',
+    });
     const pausedMs = performance.now();
     // The stuck client cannot see a close frame, so watch the gateway side let go.
     await waitFor(async () => (await scrapeMetrics(gw)).get('tether_pty_paused') === 0, {
       what: 'stuck socket dropped',
       timeoutMs: 5000,
     });
-    console.log(`[backpressure] stuck /pty client dropped after ${(performance.now() - pausedMs).toFixed(0)} ms`);
+    console.log(
+      `[backpressure] stuck /pty client dropped after ${(performance.now() - pausedMs).toFixed(0)} ms`,
+    );
     stuck.socket.terminate();
 
     const before = await endOffset(gateway, sessionId);
-    await waitFor(async () => (await endOffset(gw, sessionId)) > before + 10_000, { what: 'terminal running on' });
+    await waitFor(async () => (await endOffset(gw, sessionId)) > before + 10_000, {
+      what: 'terminal running on',
+    });
     expect((await client.request('session.list')).sessions).toHaveLength(1);
     await client.request('session.close', { session_id: sessionId });
   });
@@ -114,7 +131,9 @@ describe('backpressure', () => {
   it('terminates a slow /rpc client over its buffer bound and detaches its session', async () => {
     gateway = await startGatewayProcess({ args: ['--grace-s', '60'] });
     client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
-    const slow = new WebSocket(`${gateway.url}`, { headers: { authorization: `Bearer ${gateway.token}` } });
+    const slow = new WebSocket(`${gateway.url}`, {
+      headers: { authorization: `Bearer ${gateway.token}` },
+    });
     const replies: Array<Record<string, any>> = [];
     slow.on('message', (data: Buffer) => {
       const frame = JSON.parse(data.toString('utf8')) as Record<string, any>;
@@ -126,7 +145,9 @@ describe('backpressure', () => {
       slow.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
 
     send(1, 'session.create', { title: 'slow' });
-    const created = await waitFor(() => replies.find((reply) => reply.id === 1), { what: 'create reply' });
+    const created = await waitFor(() => replies.find((reply) => reply.id === 1), {
+      what: 'create reply',
+    });
     const sessionId: string = created.result.session.session_id;
     send(2, 'prompt.submit', { session_id: sessionId, text: 'yes' });
     await waitFor(() => replies.find((reply) => reply.id === 2), { what: 'submit reply' });

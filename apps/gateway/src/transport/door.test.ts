@@ -63,12 +63,36 @@ function seeded(seed: number) {
 
 function malformedFrame(random: () => number, index: number): string | Buffer {
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
-  const methods = ['session.attach', 'session.detach', 'pty.resize', 'pty.write', 'prompt.submit', 'nope', '', 42];
+  const methods = [
+    'session.attach',
+    'session.detach',
+    'pty.resize',
+    'pty.write',
+    'prompt.submit',
+    'nope',
+    '',
+    42,
+  ];
   const junkValues = [null, -1, 1.5, 'x', [], {}, true, 1e308, '\u0000', 'A'.repeat(500)];
-  const ids = [index, `id-${index}`, 1, 1, 2 ** 60, -0, 'x'.repeat(300), { nested: 1 }, [1], true, 1.25];
+  const ids = [
+    index,
+    `id-${index}`,
+    1,
+    1,
+    2 ** 60,
+    -0,
+    'x'.repeat(300),
+    { nested: 1 },
+    [1],
+    true,
+    1.25,
+  ];
   switch (Math.floor(random() * 9)) {
     case 0:
-      return `{"jsonrpc":"2.0","id":${index},"method":"session.list"`.slice(0, 5 + Math.floor(random() * 40));
+      return `{"jsonrpc":"2.0","id":${index},"method":"session.list"`.slice(
+        0,
+        5 + Math.floor(random() * 40),
+      );
     case 1:
       return Buffer.from([0, 159, 146, 150, Math.floor(random() * 256)]);
     case 2:
@@ -82,10 +106,20 @@ function malformedFrame(random: () => number, index: number): string | Buffer {
         jsonrpc: '2.0',
         id: index,
         method: pick(methods.slice(0, 5)),
-        params: { session_id: pick(junkValues), cols: pick(junkValues), rows: pick(junkValues), data: pick(junkValues) },
+        params: {
+          session_id: pick(junkValues),
+          cols: pick(junkValues),
+          rows: pick(junkValues),
+          data: pick(junkValues),
+        },
       });
     case 6:
-      return JSON.stringify({ jsonrpc: '2.0', id: index, method: 'session.list', params: pick(['x', 5, [1, 2], null]) });
+      return JSON.stringify({
+        jsonrpc: '2.0',
+        id: index,
+        method: 'session.list',
+        params: pick(['x', 5, [1, 2], null]),
+      });
     case 7:
       return pick(['null', '42', '"str"', '[]', '{}', 'true', '{"__proto__":{"x":1}}', '\u0000']);
     default:
@@ -104,8 +138,12 @@ describe('the door', () => {
       expect(await upgradeStatus(port, `${path}?token=wrong`)).toBe(401);
       expect(await upgradeStatus(port, path, { ...auth, origin: 'http://evil.example' })).toBe(403);
     }
-    expect(await upgradeStatus(port, '/rpc', { ...auth, origin: `http://127.0.0.1:${port}` })).toBe(101);
-    expect(await upgradeStatus(port, '/rpc', { ...auth, origin: 'http://allowed.example' })).toBe(101);
+    expect(await upgradeStatus(port, '/rpc', { ...auth, origin: `http://127.0.0.1:${port}` })).toBe(
+      101,
+    );
+    expect(await upgradeStatus(port, '/rpc', { ...auth, origin: 'http://allowed.example' })).toBe(
+      101,
+    );
     for (const path of ['/metrics', '/']) {
       expect((await fetch(`http://127.0.0.1:${port}${path}`)).status).toBe(401);
       expect((await fetch(`http://127.0.0.1:${port}${path}?token=wrong`)).status).toBe(401);
@@ -120,14 +158,24 @@ describe('the door', () => {
       args: ['--max-message-bytes', '1024', '--rate-limit-per-s', '20', '--max-sessions', '2'],
     });
     const big = await rawRpc(gateway);
-    big.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'session.list', params: { pad: 'x'.repeat(1500) } }));
-    const tooBig = await waitFor(() => big.replies.find((reply) => reply.error), { what: '4029 reply' });
+    big.ws.send(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'session.list',
+        params: { pad: 'x'.repeat(1500) },
+      }),
+    );
+    const tooBig = await waitFor(() => big.replies.find((reply) => reply.error), {
+      what: '4029 reply',
+    });
     expect(tooBig.error).toMatchObject({ code: 4029 });
     big.ws.send('x'.repeat(10_000));
     expect(await big.closed).toBe(1009);
 
     const flood = await rawRpc(gateway);
-    for (let id = 0; id < 300; id += 1) flood.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'session.list' }));
+    for (let id = 0; id < 300; id += 1)
+      flood.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'session.list' }));
     await waitFor(() => flood.replies.length === 300, { what: '300 replies' });
     const limited = flood.replies.filter((reply) => reply.error?.code === 4029);
     expect(limited.length).toBeGreaterThan(200);
@@ -161,8 +209,10 @@ describe('the door', () => {
     expect(final.result).toEqual({ sessions: [] });
     const others = fuzz.replies.filter((reply) => reply.id !== 'final');
     expect(others.length).toBeGreaterThan(5000);
-    const nonErrors = others.filter((reply) => reply.jsonrpc !== '2.0' || !Number.isInteger(reply.error?.code));
-    expect(JSON.stringify(nonErrors.slice(0, 3))).toBe("[]");
+    const nonErrors = others.filter(
+      (reply) => reply.jsonrpc !== '2.0' || !Number.isInteger(reply.error?.code),
+    );
+    expect(JSON.stringify(nonErrors.slice(0, 3))).toBe('[]');
     expect(fuzz.ws.readyState).toBe(WebSocket.OPEN);
     fuzz.ws.close();
 

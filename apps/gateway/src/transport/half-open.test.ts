@@ -57,17 +57,26 @@ describe('heartbeat on a half-open socket', () => {
   it('declares a blackholed connection dead within interval + timeout, then grace expires', async () => {
     gateway = await startGatewayProcess({
       args: [
-        '--heartbeat-interval-s', String(INTERVAL_S),
-        '--heartbeat-timeout-s', String(TIMEOUT_S),
-        '--grace-s', String(GRACE_S),
-        '--reap-interval-s', '0.2',
+        '--heartbeat-interval-s',
+        String(INTERVAL_S),
+        '--heartbeat-timeout-s',
+        String(TIMEOUT_S),
+        '--grace-s',
+        String(GRACE_S),
+        '--reap-interval-s',
+        '0.2',
       ],
     });
     proxy = await startProxy(gateway.port);
-    const viaProxy = await connectWebSocketRpc(`ws://127.0.0.1:${proxy.port}/rpc`, { token: gateway.token });
+    const viaProxy = await connectWebSocketRpc(`ws://127.0.0.1:${proxy.port}/rpc`, {
+      token: gateway.token,
+    });
     const observer = await connectWebSocketRpc(gateway.url, { token: gateway.token });
     clients.push(viaProxy, observer);
-    const { session } = await viaProxy.request('session.create', { title: 'behind a proxy', pty: {} });
+    const { session } = await viaProxy.request('session.create', {
+      title: 'behind a proxy',
+      pty: {},
+    });
     const sessionId: string = session.session_id;
     expect((await observer.request('session.list')).sessions[0]).toMatchObject({ attached: 1 });
 
@@ -96,7 +105,9 @@ describe('heartbeat on a half-open socket', () => {
     });
     const home = gateway.home;
     // The run's end is persisted through the outbox, just after the session left the list.
-    const endReason = await waitFor(async () => (await storedRuns(home))[0]?.endReason, { what: 'stored end' });
+    const endReason = await waitFor(async () => (await storedRuns(home))[0]?.endReason, {
+      what: 'stored end',
+    });
     expect(endReason).toBe('grace_expired');
     expect(await countsAgree(gateway)).toEqual({ sessions: 0, registry: 0, openRuns: 0 });
   });

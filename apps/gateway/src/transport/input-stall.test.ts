@@ -19,7 +19,9 @@ afterEach(async () => {
 });
 
 async function sessionRunning(script: string): Promise<string> {
-  const { session } = await client!.request('session.create', { pty: { command: ['sh', '-c', script] } });
+  const { session } = await client!.request('session.create', {
+    pty: { command: ['sh', '-c', script] },
+  });
   return session.session_id as string;
 }
 

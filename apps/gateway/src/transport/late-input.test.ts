@@ -26,10 +26,13 @@ describe('bad and late terminal input', () => {
     gateway = await startGatewayProcess();
     client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
     const events = new EventRecorder(client);
-    const { session } = await client.request('session.create', { pty: { command: ['sh', '-c', PASTE_SCRIPT] } });
+    const { session } = await client.request('session.create', {
+      pty: { command: ['sh', '-c', PASTE_SCRIPT] },
+    });
     const sessionId: string = session.session_id;
     const rpc = client;
-    const resize = (cols: unknown, rows: unknown) => rpc.request('pty.resize', { session_id: sessionId, cols, rows });
+    const resize = (cols: unknown, rows: unknown) =>
+      rpc.request('pty.resize', { session_id: sessionId, cols, rows });
 
     for (const [cols, rows, field] of [
       [0, 24, 'cols'],
@@ -68,7 +71,9 @@ describe('bad and late terminal input', () => {
 
     await expect(resize(80, 24)).rejects.toMatchObject({ code: 4100 });
     const data = Buffer.from('late').toString('base64');
-    await expect(rpc.request('pty.write', { session_id: sessionId, data })).rejects.toMatchObject({ code: 4100 });
+    await expect(rpc.request('pty.write', { session_id: sessionId, data })).rejects.toMatchObject({
+      code: 4100,
+    });
     const late = openPty(gateway, sessionId);
     expect((await late.closed).code).toBe(4410);
     for (let i = 0; i < 200; i += 1) void resize(80 + i, 24).catch(() => undefined);

@@ -48,7 +48,9 @@ describe('exact terminal replay', () => {
   it('re-attaching with the last offset gives no gap and no duplicate', async () => {
     gateway = await startGatewayProcess();
     const client = await connect(gateway);
-    const { session } = await client.request('session.create', { pty: { command: ['sh', '-c', NUMBERED_SCRIPT] } });
+    const { session } = await client.request('session.create', {
+      pty: { command: ['sh', '-c', NUMBERED_SCRIPT] },
+    });
     const sessionId: string = session.session_id;
 
     const first = openPty(gateway, sessionId, { offset: 0 });
@@ -61,12 +63,17 @@ describe('exact terminal replay', () => {
 
     // Output continued while nobody watched.
     const gw = gateway;
-    await waitFor(async () => (await endOffset(gw, sessionId)) > lastOffset + 5000, { what: 'more output' });
+    await waitFor(async () => (await endOffset(gw, sessionId)) > lastOffset + 5000, {
+      what: 'more output',
+    });
 
     const second = openPty(gateway, sessionId, { offset: lastOffset });
     expect(await second.hello).toMatchObject({ offset: lastOffset, truncated: false });
     await waitFor(() => second.output().includes(`line-${LINES}\n`), { what: 'last line' });
-    const joined = Buffer.concat([first.output().subarray(0, lastOffset), second.output()]).toString('utf8');
+    const joined = Buffer.concat([
+      first.output().subarray(0, lastOffset),
+      second.output(),
+    ]).toString('utf8');
     expect(joined).toBe(numberedText(LINES));
     second.socket.close();
     await second.closed;
@@ -76,14 +83,21 @@ describe('exact terminal replay', () => {
     const replayBytes = 4096;
     gateway = await startGatewayProcess({ args: ['--replay-bytes', String(replayBytes)] });
     const client = await connect(gateway);
-    const { session } = await client.request('session.create', { pty: { command: ['sh', '-c', NUMBERED_SCRIPT] } });
+    const { session } = await client.request('session.create', {
+      pty: { command: ['sh', '-c', NUMBERED_SCRIPT] },
+    });
     const sessionId: string = session.session_id;
     const expected = numberedText(LINES);
     const gw = gateway;
-    await waitFor(async () => (await endOffset(gw, sessionId)) === expected.length, { what: 'all lines written' });
+    await waitFor(async () => (await endOffset(gw, sessionId)) === expected.length, {
+      what: 'all lines written',
+    });
 
     const late = openPty(gateway, sessionId, { offset: 10 });
-    expect(await late.hello).toMatchObject({ offset: expected.length - replayBytes, truncated: true });
+    expect(await late.hello).toMatchObject({
+      offset: expected.length - replayBytes,
+      truncated: true,
+    });
     await waitFor(() => late.byteCount() >= replayBytes, { what: 'replayed tail' });
     expect(late.output().toString('utf8')).toBe(expected.slice(-replayBytes));
 
@@ -117,18 +131,27 @@ describe('exact event replay', () => {
     const recorder = new EventRecorder(watcher);
     await watcher.request('session.attach', { session_id: sessionId });
     await setTitles(owner, sessionId, 0, 5);
-    await waitFor(() => recorder.ofType('session.status', sessionId).length >= 5, { what: 'status events' });
+    await waitFor(() => recorder.ofType('session.status', sessionId).length >= 5, {
+      what: 'status events',
+    });
     const lastSeen = Math.max(...seqsOf(recorder.events, sessionId));
     await watcher.request('session.detach', { session_id: sessionId });
 
     await setTitles(owner, sessionId, 5, 7);
-    const attached = await watcher.request('session.attach', { session_id: sessionId, since_seq: lastSeen });
+    const attached = await watcher.request('session.attach', {
+      session_id: sessionId,
+      since_seq: lastSeen,
+    });
     expect(attached.truncated).toBe(false);
     await setTitles(owner, sessionId, 12, 2);
     const live = () => seqsOf(recorder.events, sessionId).filter((seq) => seq > lastSeen);
     const replayed = seqsOf(attached.events, sessionId);
     expect(replayed[0]).toBe(lastSeen + 1);
-    await recorder.next((event) => event.type === 'session.status' && (event.payload.session as { title?: string }).title === 't13');
+    await recorder.next(
+      (event) =>
+        event.type === 'session.status' &&
+        (event.payload.session as { title?: string }).title === 't13',
+    );
 
     // Everything after lastSeen, from replay and live events together: contiguous, no repeat.
     const all = [...replayed, ...live()].sort((a, b) => a - b);
@@ -144,14 +167,20 @@ describe('exact event replay', () => {
     await client.request('session.detach', { session_id: sessionId });
     await setTitles(client, sessionId, 0, 12);
 
-    const attached = await client.request('session.attach', { session_id: sessionId, since_seq: 1 });
+    const attached = await client.request('session.attach', {
+      session_id: sessionId,
+      since_seq: 1,
+    });
     expect(attached.truncated).toBe(true);
     const replayed = seqsOf(attached.events, sessionId);
     expect(replayed).toHaveLength(5);
     expect(replayed).toEqual(Array.from({ length: 5 }, (_, i) => replayed[0]! + i));
     expect(attached.events.at(-1).payload.session.title).toBe('t11');
 
-    const exact = await client.request('session.attach', { session_id: sessionId, since_seq: replayed[1] });
+    const exact = await client.request('session.attach', {
+      session_id: sessionId,
+      since_seq: replayed[1],
+    });
     expect(exact.truncated).toBe(false);
     expect(seqsOf(exact.events, sessionId)[0]).toBe(replayed[1]! + 1);
     expect(await countsAgree(gateway)).toEqual({ sessions: 1, registry: 1, openRuns: 1 });

@@ -47,14 +47,18 @@ describe('no tail loss through the gateway', () => {
       const script =
         `stty -onlcr -echo; echo READY; read go; ` +
         `head -c 300000 /dev/urandom | base64 > '${file}'; cat '${file}'; exit 3`;
-      const { session } = await rpc.request('session.create', { pty: { command: ['sh', '-c', script] } });
+      const { session } = await rpc.request('session.create', {
+        pty: { command: ['sh', '-c', script] },
+      });
       const sessionId: string = session.session_id;
       const pty = openPty(gw, sessionId, { offset: 0 });
       const hello = await pty.hello;
       await waitFor(() => pty.output().includes('READY\n'), { what: 'READY' });
       pty.socket.send(Buffer.from('go\r'));
       const closed = await pty.closed;
-      const exit = await events.next((event) => event.type === 'pty.exit' && event.session_id === sessionId);
+      const exit = await events.next(
+        (event) => event.type === 'pty.exit' && event.session_id === sessionId,
+      );
       const expected = Buffer.concat([Buffer.from('READY\n'), await readFile(file)]);
       const received = pty.output();
       await rpc.request('session.close', { session_id: sessionId });
@@ -63,7 +67,9 @@ describe('no tail loss through the gateway', () => {
 
     const results: Awaited<ReturnType<typeof runOnce>>[] = [];
     for (let start = 0; start < RUNS; start += PARALLEL) {
-      const batch = Array.from({ length: Math.min(PARALLEL, RUNS - start) }, (_, i) => runOnce(start + i));
+      const batch = Array.from({ length: Math.min(PARALLEL, RUNS - start) }, (_, i) =>
+        runOnce(start + i),
+      );
       results.push(...(await Promise.all(batch)));
     }
 

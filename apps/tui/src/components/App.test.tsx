@@ -25,10 +25,17 @@ async function renderApp(client: FakeClient) {
   const quits: number[] = [];
   const terminals: string[] = [];
   const view = render(
-    <App controller={controller} onQuit={() => quits.push(1)} onOpenTerminal={(id) => terminals.push(id)} />,
+    <App
+      controller={controller}
+      onQuit={() => quits.push(1)}
+      onOpenTerminal={(id) => terminals.push(id)}
+    />,
   );
   const screen = (text: string) =>
-    waitFor(() => (view.lastFrame() ?? '').includes(text), { what: `"${text}" on screen`, timeoutMs: 3000 });
+    waitFor(() => (view.lastFrame() ?? '').includes(text), {
+      what: `"${text}" on screen`,
+      timeoutMs: 3000,
+    });
   return { view, controller, quits, terminals, screen };
 }
 
@@ -43,7 +50,11 @@ describe('App', () => {
     view.stdin.write('\r');
 
     await screen('[exit 0 in 3 ms]');
-    expect(client.calls.map((call) => call.method)).toEqual(['session.list', 'session.create', 'prompt.submit']);
+    expect(client.calls.map((call) => call.method)).toEqual([
+      'session.list',
+      'session.create',
+      'prompt.submit',
+    ]);
     expect(client.calls[2]?.params).toEqual({ session_id: 's1', text: 'echo hello-app' });
     expect(view.lastFrame()).toContain('$ echo hello-app');
     expect(view.lastFrame()).toContain('1 session ');
@@ -58,7 +69,11 @@ describe('App', () => {
     await screen('ran /help');
     await screen('> partial');
     const submitted = client.calls.filter((call) => call.method !== 'session.list');
-    expect(submitted.map((call) => call.method)).toEqual(['session.create', 'prompt.submit', 'slash.exec']);
+    expect(submitted.map((call) => call.method)).toEqual([
+      'session.create',
+      'prompt.submit',
+      'slash.exec',
+    ]);
     expect(submitted[1]?.params).toEqual({ session_id: 's1', text: 'echo one' });
     view.unmount();
   });
@@ -70,13 +85,23 @@ describe('App', () => {
     await screen('> /help');
     view.stdin.write('\r');
     await screen('ran /help');
-    expect(client.calls.at(-1)).toEqual({ method: 'slash.exec', params: { session_id: 's1', command: '/help' } });
+    expect(client.calls.at(-1)).toEqual({
+      method: 'slash.exec',
+      params: { session_id: 's1', command: '/help' },
+    });
     view.unmount();
   });
 
   it('creates with Ctrl-N, switches with Tab (attaching), and asks for the terminal with Ctrl-T', async () => {
     const client = new FakeClient();
-    client.sessions.push({ session_id: 'old', title: 'old one', status: 'detached', attached: 0, running: false, pty: null });
+    client.sessions.push({
+      session_id: 'old',
+      title: 'old one',
+      status: 'detached',
+      attached: 0,
+      running: false,
+      pty: null,
+    });
     const { view, screen, terminals, quits } = await renderApp(client);
     await screen('1 session ');
 
@@ -89,7 +114,10 @@ describe('App', () => {
     await waitFor(() => /› +old one/.test(view.lastFrame() ?? ''), { what: 'old one highlighted' });
     // Current at start and never seen before: its stored turns, then live events only.
     expect(client.calls.map((call) => call.method)).toEqual([
-      'session.list', 'session.turns', 'session.attach', 'session.create',
+      'session.list',
+      'session.turns',
+      'session.attach',
+      'session.create',
     ]);
     expect(client.calls.filter((call) => call.method === 'session.attach').at(-1)?.params).toEqual({
       session_id: 'old',
@@ -142,7 +170,9 @@ describe('App', () => {
     view.stdin.write('\x12');
     await screen('Resume a stored session');
     view.stdin.write('\x1b');
-    await waitFor(() => !(view.lastFrame() ?? '').includes('Resume a stored'), { what: 'list closed' });
+    await waitFor(() => !(view.lastFrame() ?? '').includes('Resume a stored'), {
+      what: 'list closed',
+    });
     expect(client.calls.some((call) => call.method === 'session.resume')).toBe(false);
     view.unmount();
   });
@@ -153,12 +183,14 @@ function storedSession(id: string, title: string, endReason: string): StoredSess
     session_id: id,
     title,
     created_at: '2026-01-02T03:04:05.000Z',
-    runs: [{
-      run_id: `r-${id}`,
-      started_at: '2026-01-02T03:04:05.000Z',
-      ended_at: '2026-01-02T04:00:00.000Z',
-      end_reason: endReason,
-    }],
+    runs: [
+      {
+        run_id: `r-${id}`,
+        started_at: '2026-01-02T03:04:05.000Z',
+        ended_at: '2026-01-02T04:00:00.000Z',
+        end_reason: endReason,
+      },
+    ],
   };
 }
 

@@ -21,7 +21,9 @@ export function OutputPane(props: OutputPaneProps): React.JSX.Element {
         {running === undefined ? null : <Text color="yellow"> · running: {running}</Text>}
       </Text>
       {lines.map((line, index) => (
-        <Text key={index} wrap="truncate">{line === '' ? ' ' : line}</Text>
+        <Text key={index} wrap="truncate">
+          {line === '' ? ' ' : line}
+        </Text>
       ))}
     </Box>
   );

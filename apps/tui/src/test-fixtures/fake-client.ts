@@ -127,4 +127,3 @@ export class FakeClient implements RpcClient {
     for (const listener of this.closeListeners) listener({ code, reason });
   }
 }
-

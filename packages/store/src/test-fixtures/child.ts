@@ -7,7 +7,9 @@ export const STORE_CHILD = CHILD;
 /** Whether a process running as `uid` can read `path` (every folder above it included). */
 export function isReachableByNobody(path: string, uid = 65534): boolean {
   const probe = `require('fs').accessSync(${JSON.stringify(path)}, require('fs').constants.R_OK)`;
-  return spawnSync(process.execPath, ['-e', probe], { uid, gid: uid, timeout: 10_000 }).status === 0;
+  return (
+    spawnSync(process.execPath, ['-e', probe], { uid, gid: uid, timeout: 10_000 }).status === 0
+  );
 }
 
 /** Runs store-child.mjs (the compiled store in its own node process) and parses its report. */
