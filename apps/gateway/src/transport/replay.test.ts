@@ -131,11 +131,15 @@ describe('exact event replay', () => {
     const recorder = new EventRecorder(watcher);
     await watcher.request('session.attach', { session_id: sessionId });
     await setTitles(owner, sessionId, 0, 5);
-    await waitFor(() => recorder.ofType('session.status', sessionId).length >= 5, {
-      what: 'status events',
-    });
-    const lastSeen = Math.max(...seqsOf(recorder.events, sessionId));
+    await recorder.next(
+      (event) =>
+        event.type === 'session.status' &&
+        (event.payload.session as { title?: string }).title === 't4',
+    );
     await watcher.request('session.detach', { session_id: sessionId });
+    // Read only after the detach answer: the socket is ordered, so every event the gateway
+    // sent before detaching has arrived by now, and none comes after it.
+    const lastSeen = Math.max(...seqsOf(recorder.events, sessionId));
 
     await setTitles(owner, sessionId, 5, 7);
     const attached = await watcher.request('session.attach', {
