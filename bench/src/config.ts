@@ -3,6 +3,8 @@ export interface BenchSizes {
   throughputBytes: number;
   throughputReps: number;
   echoKeys: number;
+  /** Untimed keys before each echo repetition (JIT warm-up). */
+  echoWarmupKeys: number;
   echoReps: number;
   createSamples: number;
   createReps: number;
@@ -28,6 +30,7 @@ export const FULL: BenchSizes = {
   throughputBytes: 100e6,
   throughputReps: 5,
   echoKeys: 1000,
+  echoWarmupKeys: 3000,
   echoReps: 3,
   createSamples: 30,
   createReps: 3,
@@ -51,6 +54,7 @@ export const SMOKE: BenchSizes = {
   throughputBytes: 2e6,
   throughputReps: 1,
   echoKeys: 50,
+  echoWarmupKeys: 20,
   echoReps: 1,
   createSamples: 3,
   createReps: 1,

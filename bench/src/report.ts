@@ -111,7 +111,9 @@ ${targets}
   terminal; timed from typing the command to the marker printed after it, at a WebSocket client
   (Tether \`/pty/<id>\` binary frames; Jupyter terminado JSON \`stdout\` messages) or in-process
   (raw node-pty, \`encoding: null\`). tmux has no WebSocket stream, so it is echo only.
-- **Echo**: \`stty raw -echo; exec cat\`, then one key at a time, timed until it comes back.
+- **Echo**: \`stty raw -echo; exec cat\`, then one key at a time, timed until it comes back,
+  after ${'3 000'} untimed keys in the same terminal (V8 compiles the Node.js paths during the first
+  thousands; Python has no JIT, so the warm-up changes nothing for Jupyter).
   tmux: a control-mode client (\`tmux -C attach\`) sends \`send-keys -l\` and waits for \`%output\`.
 - **create → first output**: \`session.create\` then \`prompt.submit "echo bench"\` (the worker
   spawns on first use), until the first \`turn.output\` event.
@@ -119,8 +121,11 @@ ${targets}
   afterwards no process may carry the gateway's \`TETHER_INSTANCE_ID\`.
 - **Mass close**: sessions with a terminal and a worker (spawned by \`/status\`), all
   \`session.close\`d in parallel; lag from the gateway's prom-client histogram
-  (\`tether_nodejs_eventloop_lag_*_seconds\`, reset by the /metrics read just before), plus
-  client-side \`/healthz\` round trips every 25 ms.
+  (\`tether_nodejs_eventloop_lag_*_seconds\`, reset by the /metrics read just before), less
+  its 10 ms sampling period (each sample is the period plus the delay), plus client-side
+  \`/healthz\` round trips every 25 ms. Tether and Jupyter run in their own kernel session, as a
+  server started from another terminal or a service does, so the bench client does not share
+  their CPU share under autogroup scheduling.
 - **Memory**: (gateway VmRSS after N idle sessions − before) / N, after a 1 s settle; "plus"
   rows add the children's VmRSS / N (shared pages counted in each, so an upper bound).
 - **Capacity**: terminal sessions added in batches until the gateway plus its marked children

@@ -12,13 +12,23 @@ export interface GatewayMetrics {
  * The three counts that must agree — registry size, listed sessions, stored open runs — are
  * exported side by side so a drift is visible on any dashboard.
  */
+/**
+ * The event-loop lag histogram samples with a timer of this period; each sample is the period
+ * plus the delay, so an idle loop reads about 10 ms. Subtract it to get the delay itself.
+ */
+export const EVENT_LOOP_SAMPLING_MS = 10;
+
 export function createMetrics(
   sessions: SessionRegistry,
   store: SessionStore,
   instanceId: string,
 ): GatewayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tether_' });
+  collectDefaultMetrics({
+    register: registry,
+    prefix: 'tether_',
+    eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLING_MS,
+  });
   new Gauge({
     name: 'tether_sessions',
     help: 'Attachable sessions (what session.list returns).',

@@ -105,8 +105,11 @@ export async function startJupyter(): Promise<JupyterServer> {
       '--ServerApp.open_browser=False',
       `--ServerApp.root_dir=${dir}`,
     ],
-    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own kernel session, like the Tether gateway (see systems/tether.ts).
+    { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let stderr = '';
   child.stderr!.on(
     'data',
@@ -142,6 +145,7 @@ export async function startJupyter(): Promise<JupyterServer> {
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
+      process.removeListener('exit', killOnExit);
       await rm(dir, { recursive: true, force: true });
     },
   };

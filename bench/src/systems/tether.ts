@@ -59,8 +59,12 @@ export async function startTether(knobs: string[] = []): Promise<TetherGateway> 
       'warn',
       ...knobs,
     ],
-    { env: envWithoutTether(), stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own kernel session, as a gateway run from another terminal or a service is: with
+    // autogroup scheduling the bench client then does not share the gateway's CPU share.
+    { env: envWithoutTether(), stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
@@ -107,6 +111,7 @@ export async function startTether(knobs: string[] = []): Promise<TetherGateway> 
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (!hasExited) child.kill(signal);
       const result = await exited;
+      process.removeListener('exit', killOnExit);
       await rm(home, { recursive: true, force: true });
       return result;
     },

@@ -9,6 +9,9 @@ import { metricValue, type TetherGateway } from '../systems/tether.js';
 import { timeUntilNoMarked } from '../procs.js';
 import { inBatches } from './batches.js';
 
+/** The gateway's event-loop sampling period (apps/gateway/src/metrics.ts). */
+const EVENT_LOOP_SAMPLING_MS = 10;
+
 export interface MassCloseResult {
   sessions: number;
   allClosedRepliesMs: number;
@@ -65,16 +68,18 @@ export async function massClose(
   isPolling = false;
   await poller;
   const metrics = await gateway.metrics();
-  const seconds = (name: string) => {
+  // prom-client's samples are its timer period plus the delay (apps/gateway/src/metrics.ts
+  // EVENT_LOOP_SAMPLING_MS): report the delay, what a request waiting on the loop feels.
+  const delayMs = (name: string) => {
     const value = metricValue(metrics, `tether_nodejs_eventloop_lag_${name}_seconds`);
-    return value === null ? null : value * 1000;
+    return value === null ? null : Math.max(0, value * 1000 - EVENT_LOOP_SAMPLING_MS);
   };
   return {
     sessions,
     allClosedRepliesMs,
     noMarkedMs: gone.ms,
     leftAfterBound: gone.left,
-    lagMs: { p50: seconds('p50'), p99: seconds('p99'), max: seconds('max') },
+    lagMs: { p50: delayMs('p50'), p99: delayMs('p99'), max: delayMs('max') },
     healthzMs,
   };
 }

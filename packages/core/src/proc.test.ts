@@ -1,7 +1,16 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { leakCheck, uniqueMarker, waitFor, markedProcesses } from '@tether/test-utils';
 import { describe, expect, it } from 'vitest';
-import { findProcesses, listProcStats, parseProcStat, reapProcesses } from './proc.js';
+import {
+  deprioritize,
+  findProcesses,
+  listProcStats,
+  parseProcStat,
+  pacedWake,
+  reapProcesses,
+} from './proc.js';
 
 describe('parseProcStat', () => {
   it('parses a command name holding spaces and parentheses', () => {
@@ -74,5 +83,77 @@ describe('reapProcesses', () => {
     expect(await findProcesses(query)).toEqual([]);
     const leaks = await leakCheck({ markerKey: 'TETHER_SESSION_ID', markerValue: marker });
     expect(leaks).toEqual({ marked: [], zombies: [] });
+  });
+});
+
+describe('pacedWake', () => {
+  it('runs every task once, in order, a few per event-loop turn, past one that throws', async () => {
+    // A macrotask ticker: tasks that ran in one synchronous step share a turn number.
+    let turn = 0;
+    let isTicking = true;
+    const tick = () => {
+      turn += 1;
+      if (isTicking) setImmediate(tick);
+    };
+    tick();
+    const turns: number[] = [];
+    const order: number[] = [];
+    const count = 50;
+    let done!: () => void;
+    const allDone = new Promise<void>((resolve) => (done = resolve));
+    for (let index = 0; index < count; index += 1) {
+      pacedWake(() => {
+        turns.push(turn);
+        order.push(index);
+        if (index === 7) throw new Error('a failed wake-up');
+        if (index === count - 1) done();
+      });
+    }
+    expect(turns).toEqual([]);
+    await allDone;
+    isTicking = false;
+    expect(order).toEqual(Array.from({ length: count }, (_, index) => index));
+    const perTurn = new Map<number, number>();
+    for (const at of turns) perTurn.set(at, (perTurn.get(at) ?? 0) + 1);
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(4);
+    expect([...turns].sort((a, b) => a - b)).toEqual(turns);
+  });
+});
+
+describe('deprioritize', () => {
+  const autogroupOf = (pid: number | 'self') => {
+    try {
+      return readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+
+  it("lowers a dying process and its own session's group to nice 19, never the caller's", async () => {
+    const marker = uniqueMarker('nice');
+    const env = { ...process.env, TETHER_SESSION_ID: marker };
+    const leader = spawn('sleep', ['600'], { env, stdio: 'ignore', detached: true });
+    const sameGroup = spawn('sleep', ['600'], { env, stdio: 'ignore' });
+    const ownGroupBefore = autogroupOf('self');
+    try {
+      deprioritize(leader.pid!);
+      deprioritize(sameGroup.pid!);
+      expect(getPriority(leader.pid!)).toBe(19);
+      expect(getPriority(sameGroup.pid!)).toBe(19);
+      if (ownGroupBefore !== null) {
+        expect(autogroupOf(leader.pid!)).toMatch(/ nice 19$/);
+        expect(autogroupOf('self')).toBe(ownGroupBefore);
+      }
+      expect(getPriority(process.pid)).not.toBe(19);
+      // A pid that is gone is skipped without an error.
+      expect(() => deprioritize(2 ** 22 + 7)).not.toThrow();
+    } finally {
+      await reapProcesses(
+        { markers: [{ key: 'TETHER_SESSION_ID', value: marker }] },
+        { killGraceMs: 0 },
+      );
+    }
+    const leaks = await leakCheck({ markerKey: 'TETHER_SESSION_ID', markerValue: marker });
+    expect(leaks.marked).toEqual([]);
   });
 });

@@ -217,6 +217,34 @@ describe('spawnPtySession input and size', () => {
     expect(sha256(await readFile(file))).toBe(sha256(input));
   });
 
+  it('keeps the order of many writes of random sizes, written directly or queued', async () => {
+    // Small writes go straight to the fd, ones the kernel cannot take queue in node-pty;
+    // a write while anything is queued must queue behind it.
+    const file = join(dir.path, 'ordered');
+    const total = 600_000;
+    const terminal = await open({
+      command: ['sh', '-c', `stty raw -echo -iexten; printf READY; head -c ${total} > "$F"`],
+      env: { PATH, [SESSION_MARKER_ENV]: marker, F: file },
+    });
+    const output = record(terminal);
+    await waitFor(() => output.text().includes('READY'), { what: 'READY' });
+    const { randomBytes } = await import('node:crypto');
+    const input = randomBytes(total);
+    let seed = 7;
+    const nextSize = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % 3 === 0 ? 1 + (seed % 40_000) : 1 + (seed % 16);
+    };
+    for (let offset = 0; offset < total;) {
+      const size = Math.min(nextSize(), total - offset);
+      terminal.write(input.subarray(offset, offset + size));
+      offset += size;
+      // Now and then let the queue drain, so later writes take the direct path again.
+      if (seed % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await output.exited;
+    expect(sha256(await readFile(file))).toBe(sha256(input));
+  });
   it('validates and clamps resize and applies it to the pty', async () => {
     const terminal = await open({ command: ['sh'] });
     const output = record(terminal);

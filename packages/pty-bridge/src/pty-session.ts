@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { PROCESS_MARKER_ENV, TetherError, reapProcesses } from '@tether/core';
 import type {
@@ -105,9 +106,37 @@ export class PtySession implements TerminalProcess {
     return { dispose: () => (isDisposed = true) };
   }
 
+  /**
+   * Input goes straight to the PTY's non-blocking fd while node-pty has nothing queued: a
+   * keystroke then costs one syscall, not a thread-pool round trip (node-pty 1.1.0 writes
+   * with `fs.write`). What the kernel does not take at once (EAGAIN, a partial write) goes to
+   * node-pty's queue, after which every write queues behind it, so the order holds.
+   */
   write(data: Buffer | string): void {
     this.assertOpen('write');
-    this.pty.write(data);
+    const fd = this.inputFd();
+    if (fd === null || this.pendingInputBytes > 0) {
+      this.pty.write(data);
+      return;
+    }
+    const buffer = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let written = 0;
+    try {
+      written = writeSync(fd, buffer);
+    } catch {
+      // EAGAIN (the kernel's buffer is full) or a real error: the bytes go to node-pty's
+      // queue, which retries the one and reports the other as it would have anyway.
+    }
+    if (written < buffer.length) this.pty.write(buffer.subarray(written));
+  }
+
+  /**
+   * node-pty's master fd (private `_fd`), or null when not found.
+   * LIMITATION: reads node-pty internals; without them input takes node-pty's slower path.
+   */
+  private inputFd(): number | null {
+    const fd = (this.pty as unknown as { _fd?: unknown })._fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : null;
   }
 
   /**

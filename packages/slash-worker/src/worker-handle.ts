@@ -10,6 +10,8 @@ import {
   SESSION_MARKER_ENV,
   TetherError,
   reapProcesses,
+  deprioritize,
+  pacedWake,
   signalProcess,
   type Disposable,
   type ExitStatus,
@@ -146,7 +148,11 @@ export class SlashWorkerHandle implements WorkerHandle {
     const { killGraceMs } = this.options;
     const hasExited = () => this.exitStatus !== null;
     if (!hasExited()) {
-      this.send({ type: 'shutdown' });
+      // Paced and at the lowest priority: a mass close must not stall the gateway's loop.
+      pacedWake(() => {
+        deprioritize(this.pid);
+        this.send({ type: 'shutdown' });
+      });
       await this.waitForExit(killGraceMs);
     }
     if (!hasExited()) {
