@@ -289,9 +289,11 @@ function readAutogroup(pid: string): string | null {
  * Every woken process becomes runnable for its exit, and with autogroup scheduling each
  * terminal or worker is its own scheduling group with as much weight as the whole gateway, so
  * hundreds woken at once leave the gateway a small fraction of the CPU however low their nice.
- * About one wake-up per millisecond is what two cores turn into exits as fast as they come.
+ * Two per millisecond, measured on two cores: 500 sessions (a shell and a worker each, 1 000
+ * wake-ups) are gone in ~2.6 s with the loop delayed ~0.1 s at worst; one per millisecond gave
+ * ~3.6 s and ~60 ms (bench/, docs/BENCHMARKS.md).
  */
-const WAKES_PER_STEP = 4;
+export const WAKES_PER_STEP = 8;
 const WAKE_STEP_MS = 4;
 const pendingWakes: Array<() => void> = [];
 let isWakeStepScheduled = false;
@@ -299,22 +301,27 @@ let isWakeStepScheduled = false;
 /**
  * Runs a task that wakes a process to end it (a signal, a shutdown message) soon: the first
  * few at once, the rest paced as above, in order. A lone session's close is not delayed.
+ * Resolves once the task has run (thrown or not): a grace period for the woken process must
+ * start then, not when the task was queued.
  */
-export function pacedWake(task: () => void): void {
-  pendingWakes.push(task);
-  if (isWakeStepScheduled) return;
-  isWakeStepScheduled = true;
-  setImmediate(stepWakes);
+export function pacedWake(task: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    pendingWakes.push(() => {
+      try {
+        task();
+      } catch {
+        // A wake-up is best effort; the caller's escalation covers one that failed.
+      }
+      resolve();
+    });
+    if (isWakeStepScheduled) return;
+    isWakeStepScheduled = true;
+    setImmediate(stepWakes);
+  });
 }
 
 function stepWakes(): void {
-  for (const task of pendingWakes.splice(0, WAKES_PER_STEP)) {
-    try {
-      task();
-    } catch {
-      // A wake-up is best effort; the reaper's escalation covers one that failed.
-    }
-  }
+  for (const run of pendingWakes.splice(0, WAKES_PER_STEP)) run();
   if (pendingWakes.length > 0) setTimeout(stepWakes, WAKE_STEP_MS);
   else isWakeStepScheduled = false;
 }
@@ -430,19 +437,28 @@ function stepReapJob(job: ReapJob, targets: number[], nowMs: number): void {
     job.resolve({ signalled: [...job.signalled], killed: [...job.killed], survivors });
   };
   if (job.phase === 'new') {
-    for (const pid of targets) {
-      const politeSignal = job.politeSignal;
-      pacedWake(() => {
-        deprioritize(pid);
-        signalProcess(pid, 'SIGHUP');
-        if (politeSignal !== 'SIGHUP') signalProcess(pid, politeSignal);
-      });
-      job.signalled.add(pid);
-    }
     if (targets.length === 0) return finish([]);
     job.phase = 'polite';
-    job.deadlineMs = nowMs + job.killGraceMs;
-    if (job.killGraceMs > 0) return;
+    if (job.killGraceMs > 0) {
+      // The grace runs from the moment the last of these signals really went out.
+      job.deadlineMs = Number.POSITIVE_INFINITY;
+      const sent = targets.map((pid) => {
+        job.signalled.add(pid);
+        return pacedWake(() => {
+          deprioritize(pid);
+          signalProcess(pid, 'SIGHUP');
+          if (job.politeSignal !== 'SIGHUP') signalProcess(pid, job.politeSignal);
+        });
+      });
+      void Promise.all(sent).then(() => (job.deadlineMs = performance.now() + job.killGraceMs));
+      return;
+    }
+    // No grace: the polite signal and SIGKILL go out together, below.
+    for (const pid of targets) {
+      signalProcess(pid, 'SIGHUP');
+      if (job.politeSignal !== 'SIGHUP') signalProcess(pid, job.politeSignal);
+    }
+    job.deadlineMs = nowMs;
   }
   if (targets.length === 0) return finish([]);
   if (job.phase === 'polite') {
@@ -451,6 +467,7 @@ function stepReapJob(job: ReapJob, targets: number[], nowMs: number): void {
     job.deadlineMs = nowMs + job.killWaitMs;
   }
   for (const pid of targets) {
+    deprioritize(pid);
     if (signalProcess(pid, 'SIGKILL')) job.killed.add(pid);
     job.signalled.add(pid);
   }

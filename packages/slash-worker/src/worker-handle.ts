@@ -149,7 +149,8 @@ export class SlashWorkerHandle implements WorkerHandle {
     const hasExited = () => this.exitStatus !== null;
     if (!hasExited()) {
       // Paced and at the lowest priority: a mass close must not stall the gateway's loop.
-      pacedWake(() => {
+      // The grace starts once the request is really sent.
+      await pacedWake(() => {
         deprioritize(this.pid);
         this.send({ type: 'shutdown' });
       });
@@ -157,6 +158,7 @@ export class SlashWorkerHandle implements WorkerHandle {
     }
     if (!hasExited()) {
       this.logger?.warn({ pid: this.pid, reason: 'shutdown_ignored' }, 'worker terminate');
+      deprioritize(this.pid);
       signalProcess(-this.pid, 'SIGTERM');
       await this.waitForExit(killGraceMs);
     }
@@ -164,6 +166,7 @@ export class SlashWorkerHandle implements WorkerHandle {
     const rootPids = hasExited() ? [] : [this.pid];
     if (!hasExited()) {
       this.logger?.warn({ pid: this.pid, reason: 'terminate_ignored' }, 'worker kill');
+      deprioritize(this.pid);
       signalProcess(-this.pid, 'SIGKILL');
     }
     const markers = [this.marker, ...this.turnMarkers].map((value) => ({
