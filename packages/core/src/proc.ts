@@ -422,7 +422,7 @@ async function runReapLoop(): Promise<void> {
       for (const job of [...reapJobs]) {
         // A job that arrived during this walk may name processes the walk did not see yet.
         if (job.createdMs > walkAskedMs) continue;
-        stepReapJob(job, findInSnapshot(snapshot, job.query), nowMs);
+        stepReapJob(job, findInSnapshot(snapshot, job.query), nowMs, snapshot);
       }
       if (reapJobs.size > 0) await sleep(REAP_POLL_MS);
     }
@@ -431,7 +431,7 @@ async function runReapLoop(): Promise<void> {
   }
 }
 
-function stepReapJob(job: ReapJob, targets: number[], nowMs: number): void {
+function stepReapJob(job: ReapJob, targets: number[], nowMs: number, snapshot: ProcSnapshot): void {
   const finish = (survivors: number[]) => {
     reapJobs.delete(job);
     job.resolve({ signalled: [...job.signalled], killed: [...job.killed], survivors });
@@ -444,7 +444,11 @@ function stepReapJob(job: ReapJob, targets: number[], nowMs: number): void {
       job.deadlineMs = Number.POSITIVE_INFINITY;
       const sent = targets.map((pid) => {
         job.signalled.add(pid);
+        const startTime = snapshot.byPid.get(pid)?.startTime;
         return pacedWake(() => {
+          // Paced, the signal may go out a while after the walk: pids wrap quickly (pid_max
+          // can be 32768), so only the very process the walk saw is signalled.
+          if (readProcStatSync(pid)?.startTime !== startTime) return;
           deprioritize(pid);
           signalProcess(pid, 'SIGHUP');
           if (job.politeSignal !== 'SIGHUP') signalProcess(pid, job.politeSignal);

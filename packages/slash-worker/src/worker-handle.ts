@@ -151,6 +151,8 @@ export class SlashWorkerHandle implements WorkerHandle {
       // Paced and at the lowest priority: a mass close must not stall the gateway's loop.
       // The grace starts once the request is really sent.
       await pacedWake(() => {
+        // Exited meanwhile: its pid is waited for and may belong to someone else by now.
+        if (hasExited()) return;
         deprioritize(this.pid);
         this.send({ type: 'shutdown' });
       });
