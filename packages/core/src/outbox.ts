@@ -13,6 +13,9 @@ interface PendingWrite {
  * head and is retried with backoff until the store is back, so nothing is dropped and nothing
  * overtakes it (a run's end never lands before its start). Writes must be idempotent: a retry
  * after a write that did land but reported failure must change nothing.
+ *
+ * LIMITATION: the queue lives in memory; writes still queued when the gateway exits are lost
+ * (the next start ends those runs `owner_lost`). Fix: persist it to a file in the home folder.
  */
 export class Outbox {
   private readonly queue: PendingWrite[] = [];

@@ -292,6 +292,8 @@ function readAutogroup(pid: string): string | null {
  * Two per millisecond, measured on two cores: 500 sessions (a shell and a worker each, 1 000
  * wake-ups) are gone in ~2.6 s with the loop delayed ~0.1 s at worst; one per millisecond gave
  * ~3.6 s and ~60 ms (bench/, docs/BENCHMARKS.md).
+ * LIMITATION: even paced, a thousand exits on two cores delay the loop ~0.1 s at worst
+ * (target 20 ms). Fix: lighter workers; a PTY child wait without a thread per terminal.
  */
 export const WAKES_PER_STEP = 8;
 const WAKE_STEP_MS = 4;

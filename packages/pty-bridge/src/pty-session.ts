@@ -142,6 +142,7 @@ export class PtySession implements TerminalProcess {
   /**
    * Bytes still in node-pty's input queue. node-pty 1.1.0 exposes no count, so this reads its
    * private `_writeStream._writeQueue` (`{ buffer, offset }` tasks); without it, 0.
+   * LIMITATION: a node-pty upgrade that renames it silently disables stall detection.
    */
   get pendingInputBytes(): number {
     const queue = (this.pty as unknown as { _writeStream?: { _writeQueue?: unknown } })._writeStream
