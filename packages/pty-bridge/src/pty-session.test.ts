@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SESSION_MARKER_ENV, isTetherError } from '@tether/core';
@@ -265,6 +266,34 @@ describe('spawnPtySession input and size', () => {
 
     terminal.write('stty size\r');
     await waitFor(() => output.text().includes('50 1000'), { what: 'stty size' });
+  });
+
+  it('never writes input into an fd the exiting terminal gave up', async () => {
+    // At the child's exit node-pty closes the PTY fd before the exit is reported; the next
+    // file the process opens may get the same number. Input in that window must go nowhere.
+    const opened: number[] = [];
+    try {
+      for (let round = 0; round < 10; round += 1) {
+        const terminal = await open({ command: ['sh', '-c', 'exit 0'] });
+        let hasExited = false;
+        terminal.onExit(() => (hasExited = true));
+        while (!hasExited) {
+          opened.push(openSync(join(dir.path, `victim-${round}-${opened.length}`), 'w+'));
+          try {
+            terminal.write('TYPED-AFTER-EXIT');
+          } catch {
+            // TETHER_TERMINAL_EXITED: refusing is fine, writing elsewhere is not.
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      for (const fd of opened) {
+        const contents = Buffer.alloc(64);
+        expect(readSync(fd, contents, 0, 64, 0), `fd ${fd}`).toBe(0);
+      }
+    } finally {
+      for (const fd of opened) closeSync(fd);
+    }
   });
 
   it('refuses late writes and resizes after exit with TETHER_TERMINAL_EXITED', async () => {

@@ -46,6 +46,8 @@ export class PtySession implements TerminalProcess {
   private readonly exited: Promise<ExitStatus>;
   private resolveExited!: (status: ExitStatus) => void;
   private pauseCount = 0;
+  /** True once node-pty's stream closed the PTY fd (its number may be reused at once). */
+  private isFdClosed = false;
   private killPromise: Promise<ExitStatus> | undefined;
   private readonly spawnedAtMs = Date.now();
 
@@ -72,6 +74,7 @@ export class PtySession implements TerminalProcess {
       onLateData: (data) => this.ptyOnData(data),
       onDrainError: (err) =>
         options.logger?.warn({ err, pid: this.pid }, 'pty drain stopped early'),
+      onClosing: () => this.dropQueuedInput(),
     });
     if (!this.readSide.isGuarded) {
       // LIMITATION: without node-pty's internals, output read after exit can be lost.
@@ -114,6 +117,12 @@ export class PtySession implements TerminalProcess {
    */
   write(data: Buffer | string): void {
     this.assertOpen('write');
+    if (this.isFdClosed) {
+      // The fd number may already be another file's or socket's: input goes nowhere.
+      throw new TetherError('TETHER_TERMINAL_EXITED', 'terminal exited: cannot write', {
+        pid: this.pid,
+      });
+    }
     const fd = this.inputFd();
     if (fd === null || this.pendingInputBytes > 0) {
       this.pty.write(data);
@@ -131,12 +140,22 @@ export class PtySession implements TerminalProcess {
   }
 
   /**
-   * node-pty's master fd (private `_fd`), or null when not found.
+   * node-pty's master fd (private `_fd`) while it is still open, else null. The fd closes with
+   * node-pty's read socket (EIO at the child's exit), before the exit is reported; its number
+   * is then free for the next file or socket the gateway opens, so a write to it must never
+   * happen after that: `destroyed` turns true in the same synchronous call that closes it.
    * LIMITATION: reads node-pty internals; without them input takes node-pty's slower path.
    */
   private inputFd(): number | null {
-    const fd = (this.pty as unknown as { _fd?: unknown })._fd;
-    return typeof fd === 'number' && fd >= 0 ? fd : null;
+    const internals = this.pty as unknown as {
+      _fd?: unknown;
+      _writable?: unknown;
+      _socket?: { destroyed?: unknown };
+    };
+    const fd = internals._fd;
+    if (typeof fd !== 'number' || fd < 0) return null;
+    if (internals._writable === false || internals._socket?.destroyed !== false) return null;
+    return fd;
   }
 
   /**
@@ -153,6 +172,18 @@ export class PtySession implements TerminalProcess {
       pending += (task.buffer?.length ?? 0) - (task.offset ?? 0);
     }
     return pending;
+  }
+
+  /**
+   * The PTY fd is about to close: input still queued in node-pty must not be written later to
+   * whatever reuses the number (node-pty 1.1.0 retries queued writes on a timer), so it is
+   * dropped, as it would be anyway once node-pty sees the close.
+   */
+  private dropQueuedInput(): void {
+    this.isFdClosed = true;
+    const queue = (this.pty as unknown as { _writeStream?: { _writeQueue?: unknown } })._writeStream
+      ?._writeQueue;
+    if (Array.isArray(queue)) queue.length = 0;
   }
 
   resize(cols: number, rows: number): TerminalSize {

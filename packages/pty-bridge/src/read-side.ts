@@ -38,6 +38,8 @@ export interface ReadSideOptions {
   onLateData: (data: Buffer) => void;
   /** Told when that direct read stopped on something other than the expected EIO. */
   onDrainError?: (error: unknown) => void;
+  /** Runs just before the stream (and with it the PTY fd) really closes. */
+  onClosing?: () => void;
 }
 
 const DRAIN_CHUNK_BYTES = 65536;
@@ -68,7 +70,10 @@ export class PtyReadSide {
     // node-pty's post-exit timer is the only caller that destroys a live stream without one.
     socket.destroy = ((error?: Error) => {
       if (socket.readableEnded && !socket.destroyed) this.drainAfterEarlyEnd();
-      if (error || socket.readableEnded || socket.destroyed) return destroySocket(error);
+      if (error || socket.readableEnded || socket.destroyed) {
+        if (!socket.destroyed) this.options.onClosing?.();
+        return destroySocket(error);
+      }
       this.isChildExited = true;
       this.armFallback();
       return socket;
@@ -131,6 +136,7 @@ export class PtyReadSide {
       this.fallbackTimer = undefined;
       if (!this.socket || this.socket.destroyed) return;
       this.options.onFallbackClose?.();
+      this.options.onClosing?.();
       this.destroySocket?.();
     }, this.options.drainFallbackMs);
   }
