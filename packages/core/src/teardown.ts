@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from './clock.js';
 import type { Outbox } from './outbox.js';
-import type { ReapResult } from './proc.js';
+import { deprioritize, pacedWake, type ReapResult } from './proc.js';
 import type { LiveSession } from './session.js';
 import type { ExitStatus, Logger, SessionStore, TeardownReason } from './types.js';
 
@@ -141,10 +141,17 @@ async function endRunningTurn(
 ): Promise<void> {
   const turn = session.running;
   if (!turn) return;
-  if (session.worker) {
+  const worker = session.worker;
+  if (worker) {
     let timer: TimerHandle | undefined;
+    // Paced like every wake-up of a dying process (see pacedWake): hundreds of sessions
+    // closing mid-turn must not wake hundreds of workers at once. The worker's close below
+    // reaps the turn's leftovers, so the worker need not walk /proc for them itself.
+    const interrupted = pacedWake(() => deprioritize(worker.pid)).then(() =>
+      worker.interrupt({ leftoversReapedByCaller: true }),
+    );
     await Promise.race([
-      session.worker.interrupt().catch((error: unknown) => {
+      interrupted.catch((error: unknown) => {
         log.warn({ err: error }, 'interrupting the running turn failed; closing the worker anyway');
       }),
       new Promise(

@@ -169,8 +169,14 @@ export interface WorkerHandle {
   exec(command: string): Promise<SlashResult>;
   /** Starts a turn; resolves once started. Output and end arrive through the listeners. */
   startTurn(turn: { turnId: string; text: string; agent: string }): Promise<void>;
-  /** Stops the running turn's whole process group. Resolves true if a turn was running. */
-  interrupt(): Promise<boolean>;
+  /**
+   * Stops the running turn's whole process group (SIGINT, SIGTERM, SIGKILL); resolves true if
+   * a turn was running. With `leftoversReapedByCaller`, the
+   * worker skips its own /proc sweep for what the turn left behind: a closing session's
+   * teardown reaps those markers anyway, and hundreds of workers walking /proc at once would
+   * starve the gateway.
+   */
+  interrupt(options?: { leftoversReapedByCaller?: boolean }): Promise<boolean>;
   onTurnOutput(listener: (turnId: string, data: string) => void): Disposable;
   onTurnEnd(listener: (end: TurnEnd) => void): Disposable;
   /** Fires once when the worker process is gone, whatever the cause. */

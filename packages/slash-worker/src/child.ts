@@ -118,7 +118,7 @@ export async function runSlashWorker(
       }
     }
     if (request.method === 'startTurn') return turns.start(request.params);
-    return turns.interrupt();
+    return turns.interrupt(request.params?.leftoversReapedByCaller === true);
   }
 
   const watchdog = startWatchdog({

@@ -22,7 +22,12 @@ export interface StartTurnResult {
 export type WorkerRequest =
   | { type: 'request'; id: number; method: 'exec'; params: ExecParams }
   | { type: 'request'; id: number; method: 'startTurn'; params: StartTurnParams }
-  | { type: 'request'; id: number; method: 'interrupt'; params: Record<string, never> };
+  | {
+      type: 'request';
+      id: number;
+      method: 'interrupt';
+      params: { leftoversReapedByCaller?: boolean };
+    };
 
 export type WorkerMethod = WorkerRequest['method'];
 

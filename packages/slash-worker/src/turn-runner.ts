@@ -93,8 +93,11 @@ export class TurnRunner {
     return { marker };
   }
 
-  /** Graceful stop; resolves after the turn ended (or was given up on). */
-  async interrupt(): Promise<boolean> {
+  /**
+   * Graceful stop; resolves after the turn ended (or was given up on). Then what the turn
+   * left behind is reaped by its marker, unless the caller will do that itself.
+   */
+  async interrupt(leftoversReapedByCaller = false): Promise<boolean> {
     const turn = this.running;
     if (!turn) return false;
     turn.abort.abort('interrupt');
@@ -104,13 +107,14 @@ export class TurnRunner {
     await Promise.race([turn.done, settled]);
     clearTimeout(timer);
     // Whatever the turn left behind (background jobs, escapees) goes with it.
-    await reapProcesses(
-      { markers: [{ key: PROCESS_MARKER_ENV, value: turn.marker }] },
-      {
-        killGraceMs: 0,
-        politeSignal: 'SIGKILL',
-      },
-    );
+    if (!leftoversReapedByCaller)
+      await reapProcesses(
+        { markers: [{ key: PROCESS_MARKER_ENV, value: turn.marker }] },
+        {
+          killGraceMs: 0,
+          politeSignal: 'SIGKILL',
+        },
+      );
     // LIMITATION: an agent that ignores its abort signal is abandoned, not stopped; its
     // promise may still settle later and is ignored. Fix: run plugin agents in a sub-process.
     this.finish(turn, { exitCode: null, signal: 'SIGKILL' });

@@ -60,6 +60,22 @@ describe('turns', () => {
     expect(left.map((info) => info.pid)).toEqual([worker.pid]);
   });
 
+  it('leaves the leftovers to the caller when asked, and close() reaps them', async () => {
+    const { worker, options } = await pool.start();
+    const turn = collectTurn(worker, 'left');
+    const text = 'setsid sleep 600 & echo started; wait';
+    await worker.startTurn({ turnId: 'left', text, agent: 'shell' });
+    await waitFor(() => turn.output().includes('started'), { what: 'turn output' });
+    expect(await worker.interrupt({ leftoversReapedByCaller: true })).toBe(true);
+    await turn.ended;
+    // The escapee outlived the interrupt: the worker did not sweep for it...
+    const left = await markedProcesses(SESSION_MARKER_ENV, options.sessionId);
+    expect(left.some((info) => info.pid !== worker.pid)).toBe(true);
+    // ...and the worker's close, which a closing session runs next, does.
+    await worker.close();
+    expect(await markedProcesses(SESSION_MARKER_ENV, options.sessionId)).toEqual([]);
+  });
+
   it('refuses a second turn while one runs with TETHER_SESSION_BUSY (4009)', async () => {
     const { worker } = await pool.start();
     await worker.startTurn({ turnId: 'first', text: 'sleep 1000', agent: 'shell' });

@@ -120,8 +120,8 @@ export class SlashWorkerHandle implements WorkerHandle {
     this.turnMarkers.push(result.marker);
   }
 
-  async interrupt(): Promise<boolean> {
-    return (await this.request('interrupt', {})) === true;
+  async interrupt(options: { leftoversReapedByCaller?: boolean } = {}): Promise<boolean> {
+    return (await this.request('interrupt', options)) === true;
   }
 
   onTurnOutput(listener: (turnId: string, data: string) => void): Disposable {
