@@ -17,7 +17,12 @@ const smoke = args.includes('--smoke') || process.env.BENCH_SMOKE === '1';
 // `--render`: rewrite docs/BENCHMARKS.md from bench/results/latest.json (after editing
 // bench/analysis.md) without measuring again.
 const render = args.includes('--render');
-const unknown = args.filter((arg) => arg !== '--smoke' && arg !== '--render');
+// `pnpm bench -- --smoke` passes the `--` through.
+const unknown = args.filter((arg) => !['--smoke', '--render', '--'].includes(arg));
+if (smoke && render) {
+  process.stderr.write('bench: --smoke and --render exclude each other\n');
+  process.exit(2);
+}
 if (unknown.length > 0) {
   process.stderr.write(
     `bench: unknown argument "${unknown[0]}"; usage: pnpm bench [--smoke | --render]\n`,
@@ -31,7 +36,9 @@ async function lastResults(): Promise<BenchResults> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as BenchResults;
   } catch {
-    process.stderr.write(`bench: --render needs ${path}; run pnpm bench first\n`);
+    process.stderr.write(
+      `bench: --render needs ${path}, which only a full run writes (pnpm bench, ~7 min)\n`,
+    );
     process.exit(2);
   }
 }

@@ -14,7 +14,8 @@ export async function writeOutputs(
   dirs: { resultsDir: string; docsDir: string | null },
 ): Promise<string[]> {
   await mkdir(dirs.resultsDir, { recursive: true });
-  const jsonPath = join(dirs.resultsDir, 'latest.json');
+  // A smoke run keeps its own file, so it never replaces the full run `--render` reads.
+  const jsonPath = join(dirs.resultsDir, results.smoke ? 'smoke.json' : 'latest.json');
   await writeFile(jsonPath, JSON.stringify(results, null, 2) + '\n');
   const svg = latencySvg([
     {

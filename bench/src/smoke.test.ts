@@ -37,7 +37,7 @@ describe('bench smoke run', () => {
         expect(consoleTable(results)).toContain('Tether');
         const written = await writeOutputs(results, { resultsDir: out.path, docsDir: null });
         for (const path of written) expect(existsSync(path), path).toBe(true);
-        expect(existsSync(join(out.path, 'latest.json'))).toBe(true);
+        expect(existsSync(join(out.path, 'smoke.json'))).toBe(true);
       } finally {
         await out.remove();
       }

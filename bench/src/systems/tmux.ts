@@ -3,6 +3,8 @@
  * client (`tmux -C attach`) that sends keys and receives `%output` notifications.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TermStream } from '../term-stream.js';
 
 export function tmuxVersion(): string | null {
@@ -64,6 +66,9 @@ export async function openTmux(cwd: string): Promise<TermStream & { socket: stri
       if (client.exitCode === null) {
         await new Promise<void>((resolve) => client.once('exit', () => resolve()));
       }
+      // tmux leaves its socket file behind: $TMUX_TMPDIR (or /tmp)/tmux-<uid>/<name>.
+      const socketDir = join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
+      rmSync(join(socketDir, socket), { force: true });
     },
   };
   client.stdout.setEncoding('utf8');
