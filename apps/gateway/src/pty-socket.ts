@@ -141,8 +141,9 @@ export function servePtySocket(
     if (!registry.isCurrent(session)) return;
     if (isBinary) {
       try {
-        terminal.write(toBuffer(data));
-        inputStall.noteWrite();
+        const input = toBuffer(data);
+        terminal.write(input);
+        inputStall.noteWrite(input.length);
         registry.touch(session);
       } catch (error) {
         log.debug({ err: error }, 'input after terminal exit dropped');

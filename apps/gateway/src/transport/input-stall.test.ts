@@ -46,6 +46,31 @@ describe('terminal input stall', () => {
     expect(await countsAgree(gateway)).toEqual({ sessions: 1, registry: 1, openRuns: 1 });
   });
 
+  it('keeps a socket whose program reads slower than input arrives', async () => {
+    // The queue grows the whole time, but the program keeps taking bytes: that is progress.
+    gateway = await startGatewayProcess({ args: ['--pty-stall-s', '1'] });
+    client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
+    const chunks = 30;
+    const chunkBytes = 8000;
+    const script =
+      `stty raw -echo; echo READY; ` +
+      `n=0; while [ $n -lt ${(chunks * chunkBytes) / 4000} ]; do head -c 4000 > /dev/null; ` +
+      `n=$((n+1)); sleep 0.1; done; echo DONE; sleep 600`;
+    const sessionId = await sessionRunning(script);
+    const pty = openPty(gateway, sessionId);
+    await pty.hello;
+    await waitForText(pty.output, 'READY');
+    for (let index = 0; index < chunks; index += 1) {
+      pty.socket.send(Buffer.alloc(chunkBytes, 'z'));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the sender's own pace
+    }
+    // Sent at 80 KB/s, read at 40 KB/s: the last bytes are read ~3 s after the last send,
+    // far past the 1 s stall limit, with the queue never shrinking until the very end.
+    await waitForText(pty.output, 'DONE');
+    expect(pty.socket.readyState).toBe(pty.socket.OPEN);
+    pty.socket.close();
+  });
+
   it('keeps a socket whose large input the program reads, however long it takes', async () => {
     gateway = await startGatewayProcess({ args: ['--pty-stall-s', '1'] });
     client = await connectWebSocketRpc(gateway.url, { token: gateway.token });
