@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@tether/test-utils';
+import { markedProcesses, tempDir, waitFor, zombies } from '@tether/test-utils';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeOutputs } from './outputs.js';
@@ -16,6 +16,11 @@ describe('bench smoke run', () => {
     async () => {
       const out = await tempDir('tether-bench-smoke-');
       const lines: string[] = [];
+      // The suite's gateways mark their children with instance ids of their own: anything
+      // marked that was not there before the run is a leak.
+      const markedBefore = new Set(
+        (await markedProcesses('TETHER_INSTANCE_ID')).map((info) => info.pid),
+      );
       try {
         const results: BenchResults = await runSuite({
           smoke: true,
@@ -38,6 +43,17 @@ describe('bench smoke run', () => {
         const written = await writeOutputs(results, { resultsDir: out.path, docsDir: null });
         for (const path of written) expect(existsSync(path), path).toBe(true);
         expect(existsSync(join(out.path, 'smoke.json'))).toBe(true);
+
+        const leaked = async () =>
+          (await markedProcesses('TETHER_INSTANCE_ID')).filter(
+            (info) => !markedBefore.has(info.pid),
+          );
+        await waitFor(async () => (await leaked()).length === 0, {
+          timeoutMs: 5000,
+          what: 'no process left by the suite',
+        }).catch(() => undefined);
+        expect(await leaked()).toEqual([]);
+        expect(await zombies()).toEqual([]);
       } finally {
         await out.remove();
       }

@@ -48,6 +48,9 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
   const skipped: string[] = [];
   const samples: BenchResults['samples'] = { echo: {}, createToOutput: [] };
   const add = (row: Row) => rows.push(row);
+  /** A figure only Tether has (no peer runs that workload). */
+  const addTether = (id: string, label: string, unit: string, reps: number[]) =>
+    add({ id, label, unit, values: { Tether: figureOf(reps) } });
   const work = await mkdtemp(join(tmpdir(), 'tether-bench-work-'));
   const log = options.log;
 
@@ -162,18 +165,13 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         p99.push(quantile(trips, 0.99));
         log(`create→output rep ${rep + 1}: p50 ${quantile(trips, 0.5).toFixed(1)} ms`);
       }
-      add({
-        id: 'create_output_p50_ms',
-        label: 'session.create → first turn.output of echo, p50',
-        unit: 'ms',
-        values: { Tether: figureOf(p50) },
-      });
-      add({
-        id: 'create_output_p99_ms',
-        label: 'session.create → first turn.output, p99',
-        unit: 'ms',
-        values: { Tether: figureOf(p99) },
-      });
+      addTether(
+        'create_output_p50_ms',
+        'session.create → first turn.output of echo, p50',
+        'ms',
+        p50,
+      );
+      addTether('create_output_p99_ms', 'session.create → first turn.output, p99', 'ms', p99);
       const perSecond: number[] = [];
       const leaked: number[] = [];
       for (let rep = 0; rep < sizes.cycleReps; rep += 1) {
@@ -182,18 +180,13 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         leaked.push(result.leaked);
         log(`cycles rep ${rep + 1}: ${result.perSecond.toFixed(1)}/s, leaked ${result.leaked}`);
       }
-      add({
-        id: 'cycles_per_s',
-        label: `create (with terminal) → close cycles, ${sizes.cycles} in a row`,
-        unit: '/s',
-        values: { Tether: figureOf(perSecond) },
-      });
-      add({
-        id: 'cycles_leaked',
-        label: 'marked processes alive after the cycles',
-        unit: 'procs',
-        values: { Tether: figureOf(leaked) },
-      });
+      addTether(
+        'cycles_per_s',
+        `create (with terminal) → close cycles, ${sizes.cycles} in a row`,
+        '/s',
+        perSecond,
+      );
+      addTether('cycles_leaked', 'marked processes alive after the cycles', 'procs', leaked);
       rpc.close();
     } finally {
       await lifecycle.stop();
@@ -243,36 +236,26 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       values: { Tether: figureOf(mass.noMarked) },
       ...(massNote ? { note: massNote } : {}),
     });
-    add({
-      id: 'mass_close_replies_ms',
-      label: `${massLabel}: until every close replied`,
-      unit: 'ms',
-      values: { Tether: figureOf(mass.replies) },
-    });
-    add({
-      id: 'mass_close_lag_p50_ms',
-      label: 'event-loop lag p50 during the close (gateway /metrics)',
-      unit: 'ms',
-      values: { Tether: figureOf(mass.p50) },
-    });
-    add({
-      id: 'mass_close_lag_p99_ms',
-      label: 'event-loop lag p99 during the close',
-      unit: 'ms',
-      values: { Tether: figureOf(mass.p99) },
-    });
-    add({
-      id: 'mass_close_lag_max_ms',
-      label: 'event-loop lag max during the close',
-      unit: 'ms',
-      values: { Tether: figureOf(mass.max) },
-    });
-    add({
-      id: 'mass_close_healthz_p99_ms',
-      label: '/healthz round trip p99 during the close (client view)',
-      unit: 'ms',
-      values: { Tether: figureOf(mass.healthz) },
-    });
+    addTether(
+      'mass_close_replies_ms',
+      `${massLabel}: until every close replied`,
+      'ms',
+      mass.replies,
+    );
+    addTether(
+      'mass_close_lag_p50_ms',
+      'event-loop lag p50 during the close (gateway /metrics)',
+      'ms',
+      mass.p50,
+    );
+    addTether('mass_close_lag_p99_ms', 'event-loop lag p99 during the close', 'ms', mass.p99);
+    addTether('mass_close_lag_max_ms', 'event-loop lag max during the close', 'ms', mass.max);
+    addTether(
+      'mass_close_healthz_p99_ms',
+      '/healthz round trip p99 during the close (client view)',
+      'ms',
+      mass.healthz,
+    );
 
     // --- 6 and 7: memory -------------------------------------------------------------------
     log('memory per idle session');
@@ -312,36 +295,21 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     } finally {
       await memGateway.stop();
     }
-    add({
-      id: 'mem_bare_gateway_kb',
-      label: 'gateway RSS per idle session, no worker, no terminal',
-      unit: 'KB',
-      values: { Tether: figureOf(mem.bare) },
-    });
-    add({
-      id: 'mem_pty_gateway_kb',
-      label: 'gateway RSS per idle session with a terminal',
-      unit: 'KB',
-      values: { Tether: figureOf(mem.ptyGw) },
-    });
-    add({
-      id: 'mem_pty_total_kb',
-      label: "… plus the shell's RSS",
-      unit: 'KB',
-      values: { Tether: figureOf(mem.ptyTotal) },
-    });
-    add({
-      id: 'mem_worker_gateway_kb',
-      label: 'gateway RSS per idle session with a worker',
-      unit: 'KB',
-      values: { Tether: figureOf(mem.wGw) },
-    });
-    add({
-      id: 'mem_worker_total_kb',
-      label: "… plus the worker's RSS",
-      unit: 'KB',
-      values: { Tether: figureOf(mem.wTotal) },
-    });
+    addTether(
+      'mem_bare_gateway_kb',
+      'gateway RSS per idle session, no worker, no terminal',
+      'KB',
+      mem.bare,
+    );
+    addTether(
+      'mem_pty_gateway_kb',
+      'gateway RSS per idle session with a terminal',
+      'KB',
+      mem.ptyGw,
+    );
+    addTether('mem_pty_total_kb', "… plus the shell's RSS", 'KB', mem.ptyTotal);
+    addTether('mem_worker_gateway_kb', 'gateway RSS per idle session with a worker', 'KB', mem.wGw);
+    addTether('mem_worker_total_kb', "… plus the worker's RSS", 'KB', mem.wTotal);
 
     log(
       `capacity: terminal sessions up to ${sizes.capacityCap} or ${sizes.capacityBoundBytes / 1024 ** 3} GiB`,
@@ -365,12 +333,12 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         values: { Tether: figureOf([result.sessions]) },
         note,
       });
-      add({
-        id: 'capacity_extrapolated',
-        label: `sessions the ${sizes.capacityBoundBytes / 1024 ** 3} GiB bound holds at the measured cost`,
-        unit: 'sessions',
-        values: { Tether: figureOf([result.extrapolated]) },
-      });
+      addTether(
+        'capacity_extrapolated',
+        `sessions the ${sizes.capacityBoundBytes / 1024 ** 3} GiB bound holds at the measured cost`,
+        'sessions',
+        [result.extrapolated],
+      );
       log(`  ${result.sessions} sessions; ${note}`);
     } finally {
       await capGateway.stop();
@@ -379,20 +347,15 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     // --- 8: detection ------------------------------------------------------------------------
     log('detection: half-open socket');
     const halfOpen = await halfOpenDetection(sizes.halfOpenReps, 15_000);
-    add({
-      id: 'detect_half_open_ms',
-      label: 'half-open client socket detected (1 s / 1 s heartbeat)',
-      unit: 'ms',
-      values: { Tether: figureOf(halfOpen) },
-    });
+    addTether(
+      'detect_half_open_ms',
+      'half-open client socket detected (1 s / 1 s heartbeat)',
+      'ms',
+      halfOpen,
+    );
     log("detection: worker after its parent's SIGKILL");
     const orphan = await workerOrphanDetection(sizes.orphanReps, 10_000);
-    add({
-      id: 'detect_worker_orphan_ms',
-      label: "worker gone after its parent's SIGKILL",
-      unit: 'ms',
-      values: { Tether: figureOf(orphan) },
-    });
+    addTether('detect_worker_orphan_ms', "worker gone after its parent's SIGKILL", 'ms', orphan);
     log('detection: gateway SIGKILL');
     const killed: number[] = [];
     let killNote = '';

@@ -147,9 +147,10 @@ async function endRunningTurn(
     // Paced like every wake-up of a dying process (see pacedWake): hundreds of sessions
     // closing mid-turn must not wake hundreds of workers at once. The worker's close below
     // reaps the turn's leftovers, so the worker need not walk /proc for them itself.
-    const interrupted = pacedWake(() => deprioritize(worker.pid)).then(() =>
-      worker.interrupt({ leftoversReapedByCaller: true }),
-    );
+    // A worker that exited meanwhile is no longer the session's, and its pid may be reused.
+    const interrupted = pacedWake(() => {
+      if (session.worker === worker) deprioritize(worker.pid);
+    }).then(() => worker.interrupt({ leftoversReapedByCaller: true }));
     await Promise.race([
       interrupted.catch((error: unknown) => {
         log.warn({ err: error }, 'interrupting the running turn failed; closing the worker anyway');

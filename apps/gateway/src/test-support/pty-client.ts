@@ -69,6 +69,18 @@ export function openPty(
 }
 
 /** One scrape of the gateway's /metrics as name → value (unlabelled series only). */
+/** The terminal stream's current end: an offset past the end is answered with the end. */
+export async function endOffset(
+  gateway: Parameters<typeof openPty>[0],
+  sessionId: string,
+): Promise<number> {
+  const probe = openPty(gateway, sessionId, { offset: Number.MAX_SAFE_INTEGER });
+  const hello = await probe.hello;
+  probe.socket.close();
+  await probe.closed;
+  return hello.offset;
+}
+
 export async function scrapeMetrics(gateway: Pick<GatewayProcess, 'port' | 'token'>) {
   const response = await fetch(`http://127.0.0.1:${gateway.port}/metrics`, {
     headers: { authorization: `Bearer ${gateway.token}` },

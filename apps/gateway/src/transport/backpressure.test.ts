@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { EventRecorder } from '../test-support/events.js';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
 import { countsAgree } from '../test-support/leaks.js';
-import { openPty, scrapeMetrics } from '../test-support/pty-client.js';
+import { endOffset, openPty, scrapeMetrics } from '../test-support/pty-client.js';
 import { stopAndCheck } from '../test-support/cleanup.js';
 
 const MIB = 1024 * 1024;
@@ -27,14 +27,6 @@ afterEach(async () => {
 
 function rawSocket(ws: WebSocket): Socket {
   return (ws as unknown as { _socket: Socket })._socket;
-}
-
-async function endOffset(gw: GatewayProcess, sessionId: string): Promise<number> {
-  const probe = openPty(gw, sessionId, { offset: Number.MAX_SAFE_INTEGER });
-  const hello = await probe.hello;
-  probe.socket.close();
-  await probe.closed;
-  return hello.offset;
 }
 
 describe('backpressure', () => {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../test-support/events.js';
 import { startGatewayProcess, type GatewayProcess } from '../test-support/gateway-process.js';
 import { countsAgree } from '../test-support/leaks.js';
-import { openPty } from '../test-support/pty-client.js';
+import { endOffset, openPty } from '../test-support/pty-client.js';
 import { stopAndCheck } from '../test-support/cleanup.js';
 
 const LINES = 3000;
@@ -33,15 +33,6 @@ async function connect(gw: GatewayProcess): Promise<RpcClient> {
   const client = await connectWebSocketRpc(gw.url, { token: gw.token });
   clients.push(client);
   return client;
-}
-
-/** The stream's current end: an offset past the end is answered with the end. */
-async function endOffset(gw: GatewayProcess, sessionId: string): Promise<number> {
-  const probe = openPty(gw, sessionId, { offset: Number.MAX_SAFE_INTEGER });
-  const hello = await probe.hello;
-  probe.socket.close();
-  await probe.closed;
-  return hello.offset;
 }
 
 describe('exact terminal replay', () => {
